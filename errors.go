@@ -1,0 +1,190 @@
+package refine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Errors returned by the loop for bad input. They are returned before any
+// model call is made.
+var (
+	// ErrNoProvider: Run needs a model (for drafting, judging or refining)
+	// and none was configured on the Loop or passed to Run.
+	ErrNoProvider = errors.New("refine: no provider configured (use WithProvider, or SetDefault with a Loop that has one)")
+	// ErrEmptyQuery: the query was empty or only white space.
+	ErrEmptyQuery = errors.New("refine: empty query")
+	// ErrInvalidOption is wrapped by every option validation error; the
+	// error's text names the option and the bad value.
+	ErrInvalidOption = errors.New("invalid option")
+)
+
+// Error kinds of provider failures. Adapters classify the SDK's errors into
+// these kinds with a *ProviderError, so that errors.Is works on every
+// provider alike. Rate limits and unavailability are transient: the loop
+// retries them (see WithRetries). The others fail at once.
+var (
+	ErrRateLimited    = errors.New("rate limited")
+	ErrAuth           = errors.New("authentication failed")
+	ErrContextLength  = errors.New("context length exceeded")
+	ErrUnavailable    = errors.New("provider unavailable")
+	ErrInvalidRequest = errors.New("invalid request")
+)
+
+// ErrUnreadableVerdict is wrapped by a *VerdictError: a judge's reply held
+// no score that could be read, even after one repair request.
+var ErrUnreadableVerdict = errors.New("unreadable verdict")
+
+// ProviderError is a classified provider failure. Kind is one of the
+// sentinels (ErrRateLimited, ErrAuth, ErrContextLength, ErrUnavailable,
+// ErrInvalidRequest); Err is the SDK's own error. Both are reachable:
+// errors.Is(err, refine.ErrRateLimited) and errors.As(err, &sdkErr) work.
+type ProviderError struct {
+	Kind       error         // the classification sentinel
+	Provider   string        // "openai", "bedrock", ...
+	StatusCode int           // HTTP status, when there was one
+	Code       string        // the provider's error code or type, e.g. "insufficient_quota"
+	Message    string        // the provider's message, as it gave it
+	RetryAfter time.Duration // how long the provider asked us to wait; 0 if it did not say
+	// Permanent marks an error of a transient kind that must not be retried,
+	// such as a 429 for an exhausted quota.
+	Permanent bool
+	Err       error // the underlying SDK error
+}
+
+func (e *ProviderError) Error() string {
+	var b strings.Builder
+	if e.Provider != "" {
+		b.WriteString(e.Provider)
+		b.WriteString(": ")
+	}
+	if e.Kind != nil {
+		b.WriteString(e.Kind.Error())
+	} else {
+		b.WriteString("provider error")
+	}
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, " (HTTP %d", e.StatusCode)
+		if e.Code != "" {
+			fmt.Fprintf(&b, ", %s", e.Code)
+		}
+		b.WriteString(")")
+	} else if e.Code != "" {
+		fmt.Fprintf(&b, " (%s)", e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Permanent {
+		b.WriteString(" [not retryable]")
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " [retry after %s]", e.RetryAfter)
+	}
+	return b.String()
+}
+
+// Unwrap returns the kind and the SDK error.
+func (e *ProviderError) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// Transient reports whether the failure may go away when retried.
+func (e *ProviderError) Transient() bool {
+	if e.Permanent {
+		return false
+	}
+	return e.Kind == ErrRateLimited || e.Kind == ErrUnavailable
+}
+
+// IsTransient reports whether err is worth retrying: an error that says so
+// through a Transient() bool method (as *ProviderError does), one wrapping
+// ErrRateLimited or ErrUnavailable, or a network timeout. Context
+// cancellation is never transient.
+func IsTransient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var t interface{ Transient() bool }
+	if errors.As(err, &t) {
+		return t.Transient()
+	}
+	if errors.Is(err, ErrRateLimited) || errors.Is(err, ErrUnavailable) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// retryAfter returns how long err asks the caller to wait, or 0.
+func retryAfter(err error) time.Duration {
+	var r interface{ RetryAfterDelay() time.Duration }
+	if errors.As(err, &r) {
+		return r.RetryAfterDelay()
+	}
+	return 0
+}
+
+// RetryAfterDelay returns e.RetryAfter; the retry layer reads it through
+// this method so that custom error types can ask for a delay too.
+func (e *ProviderError) RetryAfterDelay() time.Duration { return e.RetryAfter }
+
+// StepError says which round and stage of a run failed. It wraps the cause.
+type StepError struct {
+	Round     int    // 0 for the drafts, 1.. for refinement rounds
+	Candidate int    // the draft's index when Round is 0 and there are several candidates
+	Stage     string // "draft", "judge" or "refine"
+	Err       error
+}
+
+func (e *StepError) Error() string {
+	if e.Round == 0 {
+		return fmt.Sprintf("refine: %s of candidate %d failed: %v", e.Stage, e.Candidate, e.Err)
+	}
+	return fmt.Sprintf("refine: round %d: %s failed: %v", e.Round, e.Stage, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// VerdictError is returned by the LLM judges when the model's reply could
+// not be read as a verdict, even after asking once to restate it. Raw is the
+// first reply and RepairRaw the reply to the repair request, so the caller
+// can log what the model actually said. It wraps ErrUnreadableVerdict.
+type VerdictError struct {
+	Raw       string
+	RepairRaw string
+	Reason    string // why the reply could not be read
+	Usage     Usage  // tokens spent on the judge's calls
+}
+
+func (e *VerdictError) Error() string {
+	return fmt.Sprintf("refine: judge reply unreadable (%s): %q", e.Reason, truncate(e.Raw, 200))
+}
+
+// Unwrap returns ErrUnreadableVerdict.
+func (e *VerdictError) Unwrap() error { return ErrUnreadableVerdict }
+
+// optionError builds an ErrInvalidOption error naming the option and value.
+func optionError(option string, value any, why string) error {
+	return fmt.Errorf("refine: %s(%v): %s: %w", option, value, why, ErrInvalidOption)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

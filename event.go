@@ -1,0 +1,33 @@
+package refine
+
+import "time"
+
+// EventKind names a step of a run.
+type EventKind string
+
+// The steps a WithObserver function hears about.
+const (
+	EventDraft   EventKind = "draft"   // a first draft was generated (Candidate says which)
+	EventRefined EventKind = "refined" // a refinement was generated
+	EventJudged  EventKind = "judged"  // an attempt was scored (Score, Verdict)
+	EventRetry   EventKind = "retry"   // a model call failed transiently and will be retried (Attempt, Delay, Err)
+	EventStopped EventKind = "stopped" // the run ended (StopReason, Usage and Duration of the whole run, Err)
+)
+
+// Event describes one step of a run, for progress reporting, metrics and
+// tracing. Fields that do not apply to a kind are zero.
+type Event struct {
+	Kind      EventKind
+	Round     int // 0 for drafts, then 1.. per refinement round
+	Candidate int // which draft, when WithCandidates > 1
+	Score     float64
+	Verdict   *Verdict // EventJudged: the full verdict; read only
+	Usage     Usage    // this step's tokens (the whole run's for EventStopped)
+	Duration  time.Duration
+	// EventRetry: the failed attempt's number (1 = the first call) and the
+	// wait before the next.
+	Attempt    int
+	Delay      time.Duration
+	Err        error
+	StopReason StopReason // EventStopped
+}

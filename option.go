@@ -1,0 +1,270 @@
+package refine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+)
+
+// Defaults of a Loop configured with no options.
+const (
+	DefaultMaxIterations = 3
+	DefaultThreshold     = 8.0
+)
+
+// An Option configures a Loop (in New) or a single call (in Run). Options are
+// applied in order, so the last one wins; the resulting configuration is
+// validated once, and a bad value is reported as an error wrapping
+// ErrInvalidOption that names the option and the value. A nil Option is
+// ignored.
+type Option func(*config)
+
+// config is everything the options set. A Loop holds one, never changed
+// after New; Run copies it before applying per-call options.
+type config struct {
+	provider      Provider
+	judgeProvider Provider
+	judge         Judge
+	refiner       Refiner
+	maxIter       int
+	threshold     float64
+	stops         []StopCondition
+	sampling      Sampling
+	systemPrompt  *string
+	candidates    int
+	history       int
+	retries       int
+	backoff       time.Duration
+	backoffMax    time.Duration
+	observer      func(context.Context, Event)
+	logger        *slog.Logger
+	guard         *PairwiseJudge
+	guardSet      bool
+
+	// Loop-wide settings, accepted by New only.
+	maxCalls    int
+	maxCallsSet bool
+
+	// Explicit nils, so that WithProvider(nil) is an error rather than
+	// silently "no provider".
+	nilProvider, nilJudgeProvider, nilJudge, nilRefiner bool
+}
+
+func defaultConfig() config {
+	return config{
+		maxIter:    DefaultMaxIterations,
+		threshold:  DefaultThreshold,
+		candidates: 1,
+		history:    1,
+		retries:    DefaultRetries,
+		backoff:    defaultBackoff,
+		backoffMax: defaultBackoffMax,
+	}
+}
+
+func (c *config) apply(opts []Option) {
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+}
+
+// validate checks the final configuration. perCall reports options that
+// only New accepts.
+func (c *config) validate(perCall bool) error {
+	switch {
+	case c.nilProvider:
+		return optionError("WithProvider", "nil", "provider must not be nil")
+	case c.nilJudgeProvider:
+		return optionError("WithJudgeProvider", "nil", "provider must not be nil")
+	case c.nilJudge:
+		return optionError("WithJudge", "nil", "judge must not be nil")
+	case c.nilRefiner:
+		return optionError("WithRefiner", "nil", "refiner must not be nil")
+	case c.maxIter < 0:
+		return optionError("WithMaxIterations", c.maxIter, "must be >= 0")
+	case !(c.threshold >= 0 && c.threshold <= 10):
+		return optionError("WithThreshold", c.threshold, "must be within [0, 10]")
+	case c.candidates < 1:
+		return optionError("WithCandidates", c.candidates, "must be >= 1")
+	case c.history < 1:
+		return optionError("WithHistory", c.history, "must be >= 1")
+	case c.retries < 0:
+		return optionError("WithRetries", c.retries, "must be >= 0")
+	case c.backoff < 0 || c.backoffMax < c.backoff:
+		return optionError("WithBackoff", fmt.Sprintf("%s, %s", c.backoff, c.backoffMax), "need 0 <= base <= max")
+	case c.maxCalls < 0:
+		return optionError("WithMaxConcurrentCalls", c.maxCalls, "must be >= 0")
+	case perCall && c.maxCallsSet:
+		return optionError("WithMaxConcurrentCalls", c.maxCalls, "is a Loop-wide limit: pass it to New, not Run")
+	case c.guardSet && c.guard == nil:
+		return optionError("WithRegressionGuard", "nil", "pairwise judge must not be nil")
+	}
+	if err := validateSampling(c.sampling, "With"); err != nil {
+		return err
+	}
+	for i, s := range c.stops {
+		if s == nil {
+			return optionError("WithStop", "nil", fmt.Sprintf("stop condition %d is nil", i))
+		}
+		if v, ok := s.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, j := range []Judge{c.judge, guardJudge(c.guard)} {
+		if v, ok := j.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func guardJudge(p *PairwiseJudge) Judge {
+	if p == nil {
+		return nil
+	}
+	return pairwiseValidator{p}
+}
+
+// pairwiseValidator lets validate reach a PairwiseJudge's own checks.
+type pairwiseValidator struct{ p *PairwiseJudge }
+
+func (v pairwiseValidator) Evaluate(context.Context, string, string) (*Verdict, error) {
+	panic("not a judge")
+}
+func (v pairwiseValidator) validate() error { return v.p.validate() }
+
+// validateSampling checks sampling values; prefix is "With" for the loop's
+// options and "WithJudge" for a judge's.
+func validateSampling(s Sampling, prefix string) error {
+	if t := s.Temperature; t != nil && !(*t >= 0 && *t <= 2) {
+		return optionError(prefix+"Temperature", *t, "must be within [0, 2]")
+	}
+	if p := s.TopP; p != nil && !(*p >= 0 && *p <= 1) {
+		return optionError(prefix+"TopP", *p, "must be within [0, 1]")
+	}
+	if s.MaxTokens < 0 {
+		return optionError(prefix+"MaxTokens", s.MaxTokens, "must be >= 0 (0 means the provider's default)")
+	}
+	return nil
+}
+
+// WithProvider sets the model used to draft, refine and (unless WithJudge
+// or WithJudgeProvider says otherwise) judge. A nil provider is an error.
+func WithProvider(p Provider) Option {
+	return func(c *config) { c.provider, c.nilProvider = p, p == nil }
+}
+
+// WithJudgeProvider makes the default LLM judge use p instead of the loop's
+// provider. A model grading its own answers is lenient; a different (often
+// stronger) model as judge is the cheapest way to a stricter loop.
+// Ignored when WithJudge sets a judge.
+func WithJudgeProvider(p Provider) Option {
+	return func(c *config) { c.judgeProvider, c.nilJudgeProvider = p, p == nil }
+}
+
+// WithJudge sets the judge that scores every attempt. Default: an LLM judge
+// (NewLLMJudge) on the loop's provider, or on WithJudgeProvider's.
+func WithJudge(j Judge) Option {
+	return func(c *config) { c.judge, c.nilJudge = j, j == nil }
+}
+
+// WithRefiner sets what produces the drafts and refinements. Default: an LLM
+// refiner on the loop's provider using the prompts in this package.
+func WithRefiner(r Refiner) Option {
+	return func(c *config) { c.refiner, c.nilRefiner = r, r == nil }
+}
+
+// WithMaxIterations sets the number of refinement rounds after the draft:
+// 0 judges the draft only. Default 3. Reaching it is a StopReason, not an
+// error.
+func WithMaxIterations(n int) Option { return func(c *config) { c.maxIter = n } }
+
+// WithThreshold stops the loop once an attempt scores >= score (0..10).
+// Default 8. A threshold of 10 effectively disables early stopping on score.
+func WithThreshold(score float64) Option { return func(c *config) { c.threshold = score } }
+
+// WithStop adds stop rules; any one that fires ends the loop. Repeated
+// WithStop options accumulate.
+func WithStop(conds ...StopCondition) Option {
+	return func(c *config) { c.stops = append(c.stops[:len(c.stops):len(c.stops)], conds...) }
+}
+
+// WithTemperature sets the sampling temperature (0..2) of drafts and
+// refinements. 0 is sent as 0. Judges keep their own (0 by default).
+func WithTemperature(t float64) Option {
+	return func(c *config) { c.sampling.Temperature = &t }
+}
+
+// WithTopP sets nucleus sampling (0..1) for drafts and refinements.
+func WithTopP(p float64) Option { return func(c *config) { c.sampling.TopP = &p } }
+
+// WithMaxTokens caps the tokens of each draft and refinement; 0 restores
+// the provider's default.
+func WithMaxTokens(n int) Option { return func(c *config) { c.sampling.MaxTokens = n } }
+
+// WithSystemPrompt replaces the default system prompt of drafts and
+// refinements. The judge has its own.
+func WithSystemPrompt(s string) Option { return func(c *config) { c.systemPrompt = &s } }
+
+// WithCandidates drafts n answers in parallel, judges each, and refines the
+// best. Default 1. Drafts are sampled at the configured temperature: with
+// temperature 0 they are likely to be the same.
+func WithCandidates(n int) Option { return func(c *config) { c.candidates = n } }
+
+// WithHistory sets how many of the latest attempts (with their critiques) the
+// default refiner shows the model. Default 1, the last attempt only, so
+// prompts do not grow round after round; a larger n follows the Self-Refine
+// paper, which feeds the whole history back.
+func WithHistory(n int) Option { return func(c *config) { c.history = n } }
+
+// WithRetries sets how many times a transient model failure (rate limit,
+// 5xx, timeout) is retried. Default DefaultRetries; 0 disables retries.
+// Permanent failures (auth, invalid request, context length, exhausted
+// quota) are never retried.
+func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
+
+// WithBackoff sets the first retry delay and its cap. The delay doubles per
+// retry with jitter; a provider's Retry-After replaces it. Default 500ms,
+// capped at 20s.
+func WithBackoff(base, max time.Duration) Option {
+	return func(c *config) { c.backoff, c.backoffMax = base, max }
+}
+
+// WithMaxConcurrentCalls caps the model calls in flight across all runs of
+// the Loop (0: no cap), so that a busy service does not flood its provider.
+// Calls beyond the cap wait their turn. New only: Run rejects it.
+func WithMaxConcurrentCalls(n int) Option {
+	return func(c *config) { c.maxCalls, c.maxCallsSet = n, true }
+}
+
+// WithObserver registers fn to receive an Event for every step of a run:
+// drafts, verdicts, refinements, retries and the stop. fn is called
+// synchronously on the goroutine doing the step, concurrently when
+// candidates or batches run in parallel, so it must be quick and safe for
+// concurrent use. ctx is the run's context (carrying trace spans).
+func WithObserver(fn func(ctx context.Context, e Event)) Option {
+	return func(c *config) { c.observer = fn }
+}
+
+// WithLogger logs each step at Debug level (scores, tokens, durations,
+// retries). Prompts, answers and credentials are never logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithRegressionGuard makes the loop unable to regress: before returning,
+// the chosen answer is compared with the first draft by j (judged in both
+// orders), and the draft is returned unless the refined answer wins.
+// Result.StopReason is kept; Result.Guarded tells that the draft was
+// restored.
+func WithRegressionGuard(j *PairwiseJudge) Option {
+	return func(c *config) { c.guard, c.guardSet = j, true }
+}
+
+func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -1,0 +1,104 @@
+package refine
+
+import "context"
+
+// Provider is the model behind every step: drafting, judging and refining.
+//
+// Complete sends one chat request and returns the model's reply. It must be
+// safe for concurrent use: a Loop calls it from many goroutines (parallel
+// candidates, pairwise judges, concurrent runs). Implementations should
+// return errors that wrap one of the classification sentinels
+// (ErrRateLimited, ErrUnavailable, ErrAuth, ...) so that the loop knows
+// what to retry; a *ProviderError does that and carries the detail.
+type Provider interface {
+	Complete(ctx context.Context, req *Request) (*Response, error)
+}
+
+// ProviderFunc adapts an ordinary function to the Provider interface, as
+// http.HandlerFunc does for handlers.
+type ProviderFunc func(ctx context.Context, req *Request) (*Response, error)
+
+// Complete calls f(ctx, req).
+func (f ProviderFunc) Complete(ctx context.Context, req *Request) (*Response, error) {
+	return f(ctx, req)
+}
+
+// Role is the author of a Message.
+type Role string
+
+// The roles of a chat conversation.
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+)
+
+// Message is one turn of a chat conversation.
+type Message struct {
+	Role    Role
+	Content string
+}
+
+// Sampling holds the sampling settings of a request. The zero value means
+// "the provider's defaults" throughout: a nil pointer or a zero MaxTokens is
+// not sent. Temperature and TopP are pointers because an explicit 0 is a
+// real value (greedy decoding) that must reach the wire.
+type Sampling struct {
+	Temperature *float64 // 0..2; nil: provider default
+	TopP        *float64 // 0..1; nil: provider default
+	MaxTokens   int      // > 0: cap on generated tokens; 0: provider default
+	Stop        []string // stop sequences
+	Seed        *int64   // best-effort determinism where the provider supports it
+}
+
+// Request is one call to a Provider.
+type Request struct {
+	Messages []Message
+	Sampling
+	// TopLogprobs > 0 asks for per-token log-probabilities with this many
+	// alternatives. Providers that cannot return them fail with an error
+	// wrapping errors.ErrUnsupported.
+	TopLogprobs int
+	// JSON asks for a JSON object as the reply. Providers use a native JSON
+	// mode where they have one and otherwise instruct the model.
+	JSON bool
+}
+
+// Usage counts the tokens of one or more calls.
+type Usage struct{ InputTokens, OutputTokens int }
+
+// Total returns InputTokens + OutputTokens.
+func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
+
+// Add returns the sum of u and v.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{InputTokens: u.InputTokens + v.InputTokens, OutputTokens: u.OutputTokens + v.OutputTokens}
+}
+
+// Response is a Provider's reply.
+type Response struct {
+	Text  string
+	Usage Usage
+	Model string
+	// FinishReason is normalised by the adapters: "stop", "length" (cut off
+	// by the token limit), "content_filter", or the provider's own word.
+	FinishReason string
+	// Logprobs holds one entry per generated token, only when the request
+	// asked for TopLogprobs and the provider supports them.
+	Logprobs []TokenLogprob
+}
+
+// The normalised finish reasons.
+const (
+	FinishStop          = "stop"
+	FinishLength        = "length"
+	FinishContentFilter = "content_filter"
+)
+
+// TokenLogprob is the log-probability of one generated token, with the most
+// likely alternatives at that position in Top.
+type TokenLogprob struct {
+	Token   string
+	Logprob float64
+	Top     []TokenLogprob
+}

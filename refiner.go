@@ -1,0 +1,118 @@
+package refine
+
+import (
+	"context"
+	"strings"
+)
+
+// Refiner produces the answers of a run. An empty history asks for the first
+// draft; otherwise history holds the attempts being refined, oldest first,
+// each with its verdict, and the Refiner returns the next answer. The
+// history slice must not be modified. Refiners are called concurrently
+// (candidates, concurrent runs) and must be safe for that.
+type Refiner interface {
+	Refine(ctx context.Context, query string, history []Attempt) (*Response, error)
+}
+
+// RefinerFunc adapts a function to the Refiner interface.
+type RefinerFunc func(ctx context.Context, query string, history []Attempt) (*Response, error)
+
+// Refine calls f(ctx, query, history).
+func (f RefinerFunc) Refine(ctx context.Context, query string, history []Attempt) (*Response, error) {
+	return f(ctx, query, history)
+}
+
+// llmRefiner is the default Refiner: a draft is the query under the system
+// prompt; a refinement shows the model the latest attempts with their
+// critiques (see prompts/refine.tmpl). Calls go through Complete, so they
+// are retried and limited like every call of the loop.
+type llmRefiner struct {
+	p        Provider
+	sampling Sampling
+	system   string
+	history  int // attempts shown in a refinement prompt
+}
+
+func (r *llmRefiner) Refine(ctx context.Context, query string, history []Attempt) (*Response, error) {
+	msgs := make([]Message, 0, 2)
+	if r.system != "" {
+		msgs = append(msgs, Message{Role: RoleSystem, Content: r.system})
+	}
+	if len(history) == 0 {
+		msgs = append(msgs, Message{Role: RoleUser, Content: query})
+	} else {
+		msgs = append(msgs, Message{Role: RoleUser, Content: refinePrompt(query, history, r.history)})
+	}
+	return Complete(ctx, r.p, &Request{Messages: msgs, Sampling: r.sampling})
+}
+
+type refineRound struct {
+	Round    int
+	Answer   string
+	Score    string
+	Feedback string
+}
+
+// refinePrompt renders the refinement request from the last n attempts.
+func refinePrompt(query string, history []Attempt, n int) string {
+	if len(history) > n {
+		history = history[len(history)-n:]
+	}
+	texts := []string{query}
+	rounds := make([]refineRound, len(history))
+	for i, a := range history {
+		rounds[i] = refineRound{Round: a.Round, Answer: a.Answer, Feedback: critique(a.Verdict)}
+		if a.Verdict != nil {
+			rounds[i].Score = formatScore(a.Verdict.Score)
+		}
+		texts = append(texts, a.Answer, rounds[i].Feedback)
+	}
+	return render(refineTmpl, struct {
+		Tag      string
+		Question string
+		History  []refineRound
+	}{newTag(texts...), query, rounds})
+}
+
+// critique is the feedback handed to the refiner: the verdict's Feedback,
+// or, for judges that only fill Issues and Suggestions, those as lists.
+func critique(v *Verdict) string {
+	if v == nil {
+		return ""
+	}
+	if s := strings.TrimSpace(v.Feedback); s != "" {
+		return s
+	}
+	return buildFeedback(v.Issues, v.Suggestions, "")
+}
+
+// buildFeedback lays out issues, suggestions and an assessment as the
+// critique a refiner reads.
+func buildFeedback(issues, suggestions []string, assessment string) string {
+	var b strings.Builder
+	list := func(title string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(title)
+		b.WriteString(":\n")
+		for _, it := range items {
+			b.WriteString("- ")
+			b.WriteString(it)
+			b.WriteString("\n")
+		}
+	}
+	list("Issues", issues)
+	list("Suggestions", suggestions)
+	if a := strings.TrimSpace(assessment); a != "" {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("Assessment: ")
+		b.WriteString(a)
+	}
+	return strings.TrimSpace(b.String())
+}
