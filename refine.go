@@ -184,6 +184,8 @@ type run struct {
 
 	attempts         []Attempt
 	chain            []Attempt // the attempts being refined: the best draft, then each refinement
+	chainStart       int       // index in attempts of the draft the chain started from
+	reverted         bool      // WithRegressionGuard restored the draft
 	best             int
 	bestScore        float64
 	sinceImprovement int
@@ -275,6 +277,7 @@ func (r *run) drafts(ctx context.Context) error {
 		return err
 	}
 	r.lastRound = time.Since(started)
+	r.chainStart = r.best
 	r.chain = []Attempt{r.attempts[r.best]}
 	return nil
 }
@@ -401,7 +404,7 @@ func (r *run) emit(ctx context.Context, e Event) {
 }
 
 func (r *run) result(reason StopReason) *Result {
-	res := &Result{Attempts: r.attempts, StopReason: reason, Usage: r.usage, Duration: time.Since(r.start)}
+	res := &Result{Attempts: r.attempts, StopReason: reason, Usage: r.usage, Duration: time.Since(r.start), Reverted: r.reverted}
 	if len(r.attempts) > 0 {
 		res.Best = r.best
 		res.Answer = r.attempts[r.best].Answer
