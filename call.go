@@ -88,10 +88,12 @@ func Complete(ctx context.Context, p Provider, req *Request) (*Response, error) 
 				return nil, fmt.Errorf("provider asked to retry after %s, longer than refine waits (%s): %w", ra, maxRetryAfter, err)
 			}
 			delay = ra
-			env.gate.hold(ra)
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
 			return nil, fmt.Errorf("retry in %s would pass the context deadline: %w", delay, err)
+		}
+		if ra := retryAfter(err); ra > 0 {
+			env.gate.hold(ra) // the other runs of the Loop wait too
 		}
 		if env.observe != nil {
 			env.observe(ctx, Event{Kind: EventRetry, Attempt: attempt + 1, Delay: delay, Err: err})

@@ -210,8 +210,8 @@ func WithTopP(p float64) Option { return func(c *config) { c.sampling.TopP = &p 
 // the provider's default.
 func WithMaxTokens(n int) Option { return func(c *config) { c.sampling.MaxTokens = n } }
 
-// WithSystemPrompt replaces the default system prompt of drafts and
-// refinements. The judge has its own.
+// WithSystemPrompt replaces the default system prompt (DefaultSystemPrompt)
+// of drafts and refinements; "" sends none. The judge has its own.
 func WithSystemPrompt(s string) Option { return func(c *config) { c.systemPrompt = &s } }
 
 // WithCandidates drafts n answers in parallel, judges each, and refines the

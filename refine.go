@@ -115,6 +115,7 @@ func (l *Loop) Run(ctx context.Context, query string, opts ...Option) (*Result, 
 		l = Default()
 	}
 	c := l.cfg
+	c.maxCallsSet = false // set in New; a per-call one is an error
 	if len(opts) > 0 {
 		c.apply(opts)
 		if err := c.validate(true); err != nil {

@@ -1,0 +1,58 @@
+package refine
+
+import (
+	"context"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// BatchResult is the outcome of one query of a batch: the Result, the
+// error, or both (a partial result), as Run returns them.
+type BatchResult struct {
+	Query  string
+	Result *Result
+	Err    error
+}
+
+// RunBatch runs every query through the Loop, at most concurrency at a time,
+// and returns one BatchResult per query, in input order. A failing query
+// does not stop the others. When ctx ends, runs in flight return promptly
+// with the context's error and queries not yet started get it without any
+// model call.
+//
+// opts apply to every query, as in Run. RunBatch returns an error, and no
+// results, only for bad input that concerns the whole batch: concurrency < 1
+// or an invalid option (ErrInvalidOption). A blank query is that query's
+// ErrEmptyQuery. Progress can be followed with WithObserver (EventStopped
+// ends each query); WithMaxConcurrentCalls on the Loop caps the model calls
+// across the batch and everything else running on the Loop.
+func (l *Loop) RunBatch(ctx context.Context, queries []string, concurrency int, opts ...Option) ([]BatchResult, error) {
+	if l == nil {
+		l = Default()
+	}
+	if concurrency < 1 {
+		return nil, optionError("RunBatch concurrency", concurrency, "must be >= 1")
+	}
+	c := l.cfg
+	c.maxCallsSet = false
+	c.apply(opts)
+	if err := c.validate(true); err != nil {
+		return nil, err
+	}
+	out := make([]BatchResult, len(queries))
+	var g errgroup.Group // no WithContext: one failure must not cancel the rest
+	g.SetLimit(concurrency)
+	for i, q := range queries {
+		out[i].Query = q
+		if ctx.Err() != nil {
+			out[i].Err = context.Cause(ctx)
+			continue
+		}
+		g.Go(func() error {
+			out[i].Result, out[i].Err = l.Run(ctx, q, opts...)
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines report through out
+	return out, nil
+}
