@@ -48,6 +48,7 @@ type ProviderError struct {
 	StatusCode int           // HTTP status, when there was one
 	Code       string        // the provider's error code or type, e.g. "insufficient_quota"
 	Message    string        // the provider's message, as it gave it
+	Hint       string        // the adapter's advice on the usual cause, e.g. "use an inference-profile id"
 	RetryAfter time.Duration // how long the provider asked us to wait; 0 if it did not say
 	// Permanent marks an error of a transient kind that must not be retried,
 	// such as a 429 for an exhausted quota.
@@ -78,6 +79,10 @@ func (e *ProviderError) Error() string {
 	if e.Message != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
+	}
+	if e.Hint != "" {
+		b.WriteString("; hint: ")
+		b.WriteString(e.Hint)
 	}
 	if e.Permanent {
 		b.WriteString(" [not retryable]")

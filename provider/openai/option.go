@@ -1,0 +1,242 @@
+package openai
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	goopenai "github.com/sashabaranov/go-openai"
+
+	"github.com/selfrefine/refine"
+)
+
+// DefaultModel is the model FromEnv uses when OPENAI_MODEL is not set: a
+// current small, cheap model that follows instructions and JSON mode well.
+const DefaultModel = "gpt-4o-mini"
+
+// DefaultAzureAPIVersion is the Azure OpenAI API version WithAzure uses
+// when given an empty one. go-openai's own default (2023-05-15) predates
+// JSON mode, seeds and log-probabilities on Azure.
+const DefaultAzureAPIVersion = "2024-10-21"
+
+// officialBaseURL is where requests go when no base URL is given.
+const officialBaseURL = "https://api.openai.com/v1"
+
+// An Option configures a Provider. Options are applied in order, so the
+// last one of a kind wins; options that contradict each other (WithClient
+// with any option that configures the connection, WithAzure with
+// WithBaseURL) are an error. New does not return an error: a bad value (an
+// unparsable URL, conflicting options, no API key for the official
+// endpoint) is reported by every call to Complete, before any request is
+// sent, as an error that names the option and the value and wraps
+// refine.ErrInvalidOption (refine.ErrAuth for a missing key). A nil Option
+// is ignored.
+type Option func(*config)
+
+type config struct {
+	apiKey     string
+	apiKeySet  bool
+	baseURL    string
+	baseURLSet bool
+	org        string
+	orgSet     bool
+
+	httpClient    *http.Client
+	httpClientSet bool
+
+	client    *goopenai.Client
+	clientSet bool
+
+	azure                       bool
+	azureEndpoint, azureVersion string
+	deployment                  string
+	deploymentSet               bool
+
+	logger *slog.Logger
+}
+
+// WithAPIKey sets the API key. It is sent as "Authorization: Bearer <key>",
+// or as the "api-key" header with WithAzure. An empty key sends no
+// Authorization header at all, which is what local servers (Ollama, vLLM,
+// LM Studio) expect; the official endpoint needs a key.
+func WithAPIKey(key string) Option {
+	return func(c *config) { c.apiKey, c.apiKeySet = key, true }
+}
+
+// WithBaseURL sends requests to an OpenAI-compatible server instead of
+// https://api.openai.com/v1: Ollama (http://localhost:11434/v1), vLLM
+// (http://localhost:8000/v1), LM Studio (http://localhost:1234/v1) or an
+// LLM gateway. Requests go to url + "/chat/completions", so the URL must
+// include the server's API prefix (usually /v1). It cannot be combined with
+// WithAzure, which takes the Azure endpoint itself.
+func WithBaseURL(url string) Option {
+	return func(c *config) { c.baseURL, c.baseURLSet = url, true }
+}
+
+// WithOrganization sets the OpenAI organization ID sent in the
+// OpenAI-Organization header, for keys that belong to several
+// organizations.
+func WithOrganization(org string) Option {
+	return func(c *config) { c.org, c.orgSet = org, true }
+}
+
+// WithHTTPClient sends requests through hc instead of a plain &http.Client{}:
+// for proxies, custom TLS, tracing transports or a client-wide timeout. The
+// adapter still wraps it (to send temperature 0 and read Retry-After). The
+// adapter sends one request per Complete call and refine.Complete does the
+// retrying: do not give hc a transport that retries on its own, or the
+// retries multiply. Prefer contexts to hc.Timeout for deadlines. A nil hc
+// is an error.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) { c.httpClient, c.httpClientSet = hc, true }
+}
+
+// WithClient uses a go-openai client configured by the caller, for settings
+// this package has no option for. The client carries its own key, URL and
+// HTTP client, so WithClient cannot be combined with WithAPIKey,
+// WithBaseURL, WithOrganization, WithHTTPClient or WithAzure.
+//
+// go-openai keeps its configuration private, so the adapter cannot install
+// its own HTTP layer in such a client. Two things then degrade: an explicit
+// temperature (or top_p) of 0 is sent as the smallest positive float32
+// (1e-45, greedy in practice) instead of an exact 0, and Retry-After
+// headers cannot be read, so ProviderError.RetryAfter stays 0 and retries
+// use the loop's backoff. Errors are classified the same way.
+func WithClient(cl *goopenai.Client) Option {
+	return func(c *config) { c.client, c.clientSet = cl, true }
+}
+
+// WithAzure talks to Azure OpenAI: endpoint is the resource's URL (such as
+// https://my-resource.openai.azure.com), apiVersion the API version sent as
+// the api-version query parameter (empty: DefaultAzureAPIVersion). Requests
+// go to {endpoint}/openai/deployments/{deployment}/chat/completions and the
+// key (WithAPIKey, required) is sent in the api-key header. The deployment
+// is named by WithAzureDeployment; by default it is the model name passed
+// to New, with the changes go-openai makes (":" removed, and "." too in
+// gpt-3.5 names: gpt-3.5-turbo is deployment gpt-35-turbo).
+func WithAzure(endpoint, apiVersion string) Option {
+	return func(c *config) {
+		c.azure, c.azureEndpoint, c.azureVersion = true, endpoint, apiVersion
+	}
+}
+
+// WithAzureDeployment names the Azure deployment that serves the Provider's
+// model, when it is not named after the model (the usual cause of a 404
+// DeploymentNotFound). The model name given to New is still used to decide
+// how to talk to the model (reasoning models, see the package doc). Only
+// with WithAzure.
+func WithAzureDeployment(name string) Option {
+	return func(c *config) { c.deployment, c.deploymentSet = name, true }
+}
+
+// WithLogger sets the logger for the adapter's warnings (parameters dropped
+// for reasoning models). Default: slog.Default() at the time of the
+// warning. Prompts, answers and keys are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// validate checks the final configuration and returns the error every
+// Complete call will report, or nil.
+func (c *config) validate(model string) error {
+	if strings.TrimSpace(model) == "" {
+		return fmt.Errorf("openai: New(%q): empty model name: %w", model, refine.ErrInvalidOption)
+	}
+	if c.clientSet {
+		if c.client == nil {
+			return optionError("WithClient", "nil", "client must not be nil")
+		}
+		var others []string
+		for _, o := range []struct {
+			set  bool
+			name string
+		}{
+			{c.apiKeySet, "WithAPIKey"}, {c.baseURLSet, "WithBaseURL"}, {c.orgSet, "WithOrganization"},
+			{c.httpClientSet, "WithHTTPClient"}, {c.azure, "WithAzure"}, {c.deploymentSet, "WithAzureDeployment"},
+		} {
+			if o.set {
+				others = append(others, o.name)
+			}
+		}
+		if len(others) > 0 {
+			return optionError("WithClient", "client", "the client carries its own configuration: it cannot be combined with "+strings.Join(others, ", "))
+		}
+		return nil
+	}
+	if c.httpClientSet && c.httpClient == nil {
+		return optionError("WithHTTPClient", "nil", "HTTP client must not be nil")
+	}
+	if c.deploymentSet && !c.azure {
+		return optionError("WithAzureDeployment", fmt.Sprintf("%q", c.deployment), "only applies with WithAzure")
+	}
+	if c.azure {
+		if c.baseURLSet {
+			return optionError("WithBaseURL", fmt.Sprintf("%q", c.baseURL), "cannot be combined with WithAzure, which sets the endpoint")
+		}
+		if err := checkURL(c.azureEndpoint); err != nil {
+			return optionError("WithAzure", fmt.Sprintf("%q, %q", c.azureEndpoint, c.azureVersion), "endpoint: "+err.Error()+", such as https://my-resource.openai.azure.com")
+		}
+		if c.deploymentSet && strings.TrimSpace(c.deployment) == "" {
+			return optionError("WithAzureDeployment", `""`, "empty deployment name")
+		}
+		if c.apiKey == "" {
+			return fmt.Errorf("openai: WithAzure(%q, %q): Azure OpenAI needs the resource's key: use WithAPIKey: %w",
+				c.azureEndpoint, c.azureVersion, refine.ErrAuth)
+		}
+		return nil
+	}
+	if c.baseURLSet {
+		if err := checkURL(c.baseURL); err != nil {
+			return optionError("WithBaseURL", fmt.Sprintf("%q", c.baseURL), err.Error()+", such as http://localhost:11434/v1")
+		}
+	}
+	if c.apiKey == "" && isOfficial(c.baseURL) {
+		return fmt.Errorf("openai: no API key for %s: use WithAPIKey (or FromEnv with OPENAI_API_KEY); "+
+			"local OpenAI-compatible servers such as Ollama need none, see WithBaseURL: %w", c.endpoint(), refine.ErrAuth)
+	}
+	return nil
+}
+
+// endpoint is the base URL requests go to, for messages.
+func (c *config) endpoint() string {
+	switch {
+	case c.azure:
+		return c.azureEndpoint
+	case c.baseURL != "":
+		return c.baseURL
+	}
+	return officialBaseURL
+}
+
+// checkURL reports why s is not an absolute http(s) URL go-openai can
+// append "/chat/completions" to.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not a URL (%v)", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("want an absolute http or https URL")
+	case u.Host == "":
+		return fmt.Errorf("no host in the URL")
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("the URL must not have a query or fragment (the request path is appended to it)")
+	}
+	return nil
+}
+
+// isOfficial reports whether base (empty: the default) is OpenAI's own API,
+// which refuses requests without a key.
+func isOfficial(base string) bool {
+	if base == "" {
+		return true
+	}
+	u, err := url.Parse(base)
+	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
+}
+
+func optionError(option, value, why string) error {
+	return fmt.Errorf("openai: %s(%s): %s: %w", option, value, why, refine.ErrInvalidOption)
+}
