@@ -56,8 +56,9 @@ type Request struct {
 	Messages []Message
 	Sampling
 	// TopLogprobs > 0 asks for per-token log-probabilities with this many
-	// alternatives. Providers that cannot return them fail with an error
-	// wrapping errors.ErrUnsupported.
+	// alternatives. A provider that never returns them (Bedrock) fails with
+	// an error wrapping errors.ErrUnsupported; one whose model ignores the
+	// request may answer with no Logprobs. Callers handle both.
 	TopLogprobs int
 	// JSON asks for a JSON object as the reply. Providers use a native JSON
 	// mode where they have one and otherwise instruct the model.
@@ -91,7 +92,7 @@ type Response struct {
 // The normalised finish reasons.
 const (
 	FinishStop          = "stop"
-	FinishLength        = "length"
+	FinishLength        = "length" // cut off by the token limit or the context window
 	FinishContentFilter = "content_filter"
 )
 
