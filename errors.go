@@ -148,14 +148,17 @@ func (e *ProviderError) RetryAfterDelay() time.Duration { return e.RetryAfter }
 // StepError says which round and stage of a run failed. It wraps the cause.
 type StepError struct {
 	Round     int    // 0 for the drafts, 1.. for refinement rounds
-	Candidate int    // the draft's index when Round is 0 and there are several candidates
+	Candidate int    // the draft's index when Round is 0 (named in the message when > 0)
 	Stage     string // "draft", "judge" or "refine"
 	Err       error
 }
 
 func (e *StepError) Error() string {
-	if e.Round == 0 {
+	if e.Round == 0 && e.Candidate > 0 {
 		return fmt.Sprintf("refine: %s of candidate %d failed: %v", e.Stage, e.Candidate, e.Err)
+	}
+	if e.Round == 0 {
+		return fmt.Sprintf("refine: %s failed: %v", e.Stage, e.Err)
 	}
 	return fmt.Sprintf("refine: round %d: %s failed: %v", e.Round, e.Stage, e.Err)
 }

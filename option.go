@@ -261,8 +261,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // WithRegressionGuard makes the loop unable to regress: before returning,
 // the chosen answer is compared with the first draft by j (judged in both
 // orders), and the draft is returned unless the refined answer wins.
-// Result.StopReason is kept; Result.Guarded tells that the draft was
-// restored.
+// Result.StopReason is kept; Result.Reverted tells that the draft was
+// restored. It costs two model calls (one per order) when the loop did
+// refine the draft.
 func WithRegressionGuard(j *PairwiseJudge) Option {
 	return func(c *config) { c.guard, c.guardSet = j, true }
 }

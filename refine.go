@@ -20,6 +20,9 @@ type Attempt struct {
 	Usage    Usage         // generation + judging of this attempt
 	Duration time.Duration // generation + judging of this attempt
 	Round    int           // 0 for drafts, 1.. for refinement rounds
+	// FinishReason is the generation's, as the provider normalised it:
+	// "length" means the answer was cut off by the token limit.
+	FinishReason string
 }
 
 // Result is what a run produced.
@@ -378,7 +381,7 @@ func (r *run) attempt(ctx context.Context, round, candidate int, history []Attem
 		return fail("judge", err)
 	}
 	r.addUsage(v.Usage)
-	a = &Attempt{Answer: resp.Text, Verdict: v, Usage: resp.Usage.Add(v.Usage), Duration: time.Since(start), Round: round}
+	a = &Attempt{Answer: resp.Text, Verdict: v, Usage: resp.Usage.Add(v.Usage), Duration: time.Since(start), Round: round, FinishReason: resp.FinishReason}
 	r.emit(ctx, Event{Kind: EventJudged, Round: round, Candidate: candidate, Score: v.Score, Verdict: v, Usage: v.Usage, Duration: time.Since(judgeStart)})
 	if r.env.logger != nil {
 		r.env.logger.DebugContext(ctx, "refine: judged", "round", round, "candidate", candidate,

@@ -146,6 +146,9 @@ func TestTwoCallsPerRound(t *testing.T) {
 	if res.Answer != "best" || res.Score != 9 || res.StopReason != refine.StopThreshold {
 		t.Errorf("got answer %q score %v reason %q; want best 9 threshold", res.Answer, res.Score, res.StopReason)
 	}
+	if got := res.Attempts[0].FinishReason; got != refine.FinishStop {
+		t.Errorf("Attempts[0].FinishReason = %q, want %q", got, refine.FinishStop)
+	}
 	var sum refine.Usage
 	for _, a := range res.Attempts {
 		sum = sum.Add(a.Usage)
