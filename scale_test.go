@@ -41,11 +41,11 @@ func echoModel(failOn string) refine.Provider {
 }
 
 func TestRunBatch(t *testing.T) {
-	l, err := refine.New(refine.WithProvider(echoModel("q3")))
+	l, err := refine.New(refine.WithProvider(echoModel("FAIL-Q3")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	queries := []string{"q0", "q1", "q2", "q3", " ", "q5"}
+	queries := []string{"q0", "q1", "q2", "FAIL-Q3", " ", "q5"}
 	out, err := l.RunBatch(context.Background(), queries, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -58,9 +58,9 @@ func TestRunBatch(t *testing.T) {
 			t.Errorf("result %d is for %q, want %q (input order)", i, r.Query, queries[i])
 		}
 		switch queries[i] {
-		case "q3":
+		case "FAIL-Q3":
 			if !errors.Is(r.Err, refine.ErrInvalidRequest) {
-				t.Errorf("q3: err = %v, want ErrInvalidRequest", r.Err)
+				t.Errorf("FAIL-Q3: err = %v, want ErrInvalidRequest", r.Err)
 			}
 		case " ":
 			if !errors.Is(r.Err, refine.ErrEmptyQuery) {
