@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // Judge scores and critiques one answer to a query, on a 0–10 scale.
@@ -37,9 +38,10 @@ type Verdict struct {
 	Usage       Usage              // tokens the judge spent
 }
 
-// Criterion is one axis an LLM judge grades on. Weight counts when the
-// overall score is computed from the criteria (see WithCriteria); zero
-// weights count as equal weights.
+// Criterion is one axis an LLM judge grades on. When any criterion of a
+// judge has a Weight, the overall score is the weighted mean of the
+// criterion scores and a criterion without a weight counts 0; when none
+// has, the judge's own overall score counts (see WithCriteria).
 type Criterion struct {
 	Name        string
 	Description string
@@ -66,6 +68,7 @@ type judgeConfig struct {
 	weighted  bool // criteria carry weights: the score is their weighted mean
 	reference string
 	sampling  Sampling
+	samples   int // WithWeightedScore: > 0 weighs the score by its probabilities
 	err       error
 }
 
@@ -138,17 +141,26 @@ func WithJudgeMaxTokens(n int) JudgeOption {
 // restate its verdict as JSON, and if that fails too Evaluate returns a
 // *VerdictError with the raw replies. It never invents a score.
 //
-// An LLMJudge is immutable and safe for concurrent use.
+// Cost: one model call per Evaluate, two when the reply needs the repair
+// request. WithWeightedScore changes that (see there).
+//
+// An LLMJudge is configured once and safe for concurrent use.
 type LLMJudge struct {
 	p   Provider
 	cfg judgeConfig
+	// noLogprobs remembers that p cannot return log-probabilities, so that
+	// WithWeightedScore goes straight to sampling. The only state that
+	// changes after NewLLMJudge.
+	noLogprobs *atomic.Bool
 }
 
 // NewLLMJudge returns a judge that grades with p. Use a different (ideally
 // stronger) model than the one that writes the answers: a model grading its
-// own work is lenient.
+// own work is lenient. In a Loop, WithJudgeProvider does this for the
+// default judge (NewLLMJudge with no options on that provider); give
+// WithJudge a judge built here to set options too.
 func NewLLMJudge(p Provider, opts ...JudgeOption) *LLMJudge {
-	return &LLMJudge{p: p, cfg: newJudgeConfig(opts)}
+	return &LLMJudge{p: p, cfg: newJudgeConfig(opts), noLogprobs: new(atomic.Bool)}
 }
 
 func (j *LLMJudge) validate() error {
@@ -163,13 +175,16 @@ func (j *LLMJudge) Evaluate(ctx context.Context, query, answer string) (*Verdict
 	if err := j.validate(); err != nil {
 		return nil, err
 	}
+	if j.cfg.samples > 0 {
+		return j.evaluateWeighted(ctx, query, answer)
+	}
 	msgs := j.messages(query, answer)
 	req := &Request{Messages: msgs, Sampling: j.cfg.sampling, JSON: true}
 	resp, err := Complete(ctx, j.p, req)
 	if err != nil {
 		return nil, err
 	}
-	v, usage, err := j.read(ctx, req, resp)
+	v, _, usage, err := j.read(ctx, req, resp)
 	if err != nil {
 		return nil, err
 	}
@@ -178,28 +193,29 @@ func (j *LLMJudge) Evaluate(ctx context.Context, query, answer string) (*Verdict
 }
 
 // read parses a judge's reply, asking once for a restatement when it cannot
-// be read. It returns the verdict and the usage of all calls.
-func (j *LLMJudge) read(ctx context.Context, req *Request, resp *Response) (*Verdict, Usage, error) {
+// be read. It returns the verdict, the response it was read from and the
+// usage of all calls.
+func (j *LLMJudge) read(ctx context.Context, req *Request, resp *Response) (*Verdict, *Response, Usage, error) {
 	usage := resp.Usage
 	v, perr := parseVerdict(resp.Text, j.cfg.criteria)
 	if perr == nil {
 		j.cfg.score(v)
-		return v, usage, nil
+		return v, resp, usage, nil
 	}
 	repair := *req
 	repair.Messages = append(req.Messages[:len(req.Messages):len(req.Messages)], repairTurn(resp.Text)...)
 	resp2, err := Complete(ctx, j.p, &repair)
 	if err != nil {
-		return nil, usage, errors.Join(&VerdictError{Raw: resp.Text, Reason: perr.Error(), Usage: usage},
+		return nil, nil, usage, errors.Join(&VerdictError{Raw: resp.Text, Reason: perr.Error(), Usage: usage},
 			fmt.Errorf("repair request failed: %w", err))
 	}
 	usage = usage.Add(resp2.Usage)
 	v, err = parseVerdict(resp2.Text, j.cfg.criteria)
 	if err != nil {
-		return nil, usage, &VerdictError{Raw: resp.Text, RepairRaw: resp2.Text, Reason: perr.Error(), Usage: usage}
+		return nil, nil, usage, &VerdictError{Raw: resp.Text, RepairRaw: resp2.Text, Reason: perr.Error(), Usage: usage}
 	}
 	j.cfg.score(v)
-	return v, usage, nil
+	return v, resp2, usage, nil
 }
 
 // repairTurn is the follow-up that asks the model to restate its verdict.

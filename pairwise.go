@@ -3,22 +3,73 @@ package refine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// The outcomes of a Comparison.
+const (
+	WinnerA = "A"   // the first answer given to Compare is better
+	WinnerB = "B"   // the second answer is better
+	Tie     = "tie" // neither is better, or the judge contradicted itself
+)
+
+var (
+	pairwiseSystemTmpl = mustTemplate("prompts/pairwise_system.tmpl")
+	pairwiseUserTmpl   = mustTemplate("prompts/pairwise_user.tmpl")
+	pairwiseRepair     = strings.TrimSpace(mustRead("prompts/pairwise_repair.tmpl"))
 )
 
 // Comparison is the outcome of a pairwise judgement.
 type Comparison struct {
-	Winner string // "A", "B" or "tie"
-	Usage  Usage
+	// Winner is "A" when the first answer given to Compare is better, "B"
+	// when the second is, and "tie" when neither is, or when the two orders
+	// disagree (the judge preferred a position, not an answer).
+	Winner string
+	Usage  Usage // tokens of every call of the comparison, repairs included
+	// Orders holds the verdict of each presentation, already mapped back to
+	// Compare's a and b ("A" means a): Orders[0] with a shown first,
+	// Orders[1] with b shown first. Winner is Orders[0] when they agree.
+	Orders [2]string
+	// Explanations holds the judge's reply in each order, reasoning blocks
+	// removed. In Explanations[1] the judge calls b "A" and a "B".
+	Explanations [2]string
 }
 
-// PairwiseJudge compares two answers to the same question (MT-Bench
-// pairwise grading).
+// PairwiseJudge compares two answers to the same question, after MT-Bench's
+// pairwise grading: the judge reads both, explains, and ends with [[A]],
+// [[B]] or [[C]] (tie). It is told to ignore order, length and labels, and
+// the answers are fenced by a random marker so that neither can speak to
+// the judge.
+//
+// Judges prefer a position (most often the first) regardless of content, so
+// every comparison is judged in both orders, concurrently, and only a winner
+// that wins both ways wins; a split decision is a tie.
+//
+// Cost: two model calls per Compare (plus one repair call for each order
+// whose reply has no readable verdict); none when the answers are identical.
+//
+// The criteria (WithCriteria; weights are ignored) and a reference answer
+// (WithReference) shape the prompt; WithJudgeTemperature and
+// WithJudgeMaxTokens set the sampling. WithWeightedScore does not apply and
+// is reported as an invalid option.
+//
+// A PairwiseJudge is immutable and safe for concurrent use. Give it to
+// WithRegressionGuard to make a run unable to return a refinement that is
+// worse than its first draft.
 type PairwiseJudge struct {
 	p   Provider
 	cfg judgeConfig
 }
 
-// NewPairwiseJudge returns a pairwise judge that compares with p.
+// NewPairwiseJudge returns a pairwise judge that compares with p; it makes
+// no model call. As with NewLLMJudge, a model other than the one that
+// wrote the answers judges more fairly. An invalid option or a nil p is
+// reported by Compare (and by New and Run when the judge is given to
+// WithRegressionGuard) as an error wrapping ErrInvalidOption.
 func NewPairwiseJudge(p Provider, opts ...JudgeOption) *PairwiseJudge {
 	return &PairwiseJudge{p: p, cfg: newJudgeConfig(opts)}
 }
@@ -27,10 +78,169 @@ func (j *PairwiseJudge) validate() error {
 	if j.p == nil {
 		return optionError("NewPairwiseJudge", "nil", "provider must not be nil")
 	}
+	if j.cfg.samples > 0 {
+		return optionError("WithWeightedScore", j.cfg.samples, "applies to NewLLMJudge only, not to a PairwiseJudge")
+	}
 	return j.cfg.err
 }
 
-// Compare says which of a and b answers query better.
+// Compare says which of a and b answers query better. It judges both
+// orders concurrently (two model calls, through Complete, so retries and a
+// Loop's limits apply) and returns "tie" unless the same answer wins in
+// both. Identical answers are a tie without a model call. Compare may be
+// called concurrently.
+//
+// A reply without a readable verdict is followed by one request to restate
+// it; if that fails too, Compare returns a *VerdictError (wrapping
+// ErrUnreadableVerdict) with the raw replies. On any error the Comparison
+// is nil: a verdict is never guessed.
 func (j *PairwiseJudge) Compare(ctx context.Context, query, a, b string) (*Comparison, error) {
-	return nil, errors.New("not yet")
+	c, _, err := j.compare(ctx, query, a, b)
+	return c, err
+}
+
+// compare is Compare that also reports the usage of a failed comparison,
+// so that the loop can count it.
+func (j *PairwiseJudge) compare(ctx context.Context, query, a, b string) (*Comparison, Usage, error) {
+	if err := j.validate(); err != nil {
+		return nil, Usage{}, err
+	}
+	if strings.TrimSpace(a) == strings.TrimSpace(b) {
+		return &Comparison{Winner: Tie, Orders: [2]string{Tie, Tie}}, Usage{}, nil
+	}
+	var (
+		winners [2]string
+		replies [2]string
+		usages  [2]Usage
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	for i, pair := range [2][2]string{{a, b}, {b, a}} {
+		g.Go(func() error {
+			w, reply, u, err := j.judgeOrder(gctx, query, pair[0], pair[1])
+			usages[i], replies[i] = u, reply
+			if i == 1 {
+				w = swapWinner(w)
+			}
+			winners[i] = w
+			return err
+		})
+	}
+	err := g.Wait()
+	usage := usages[0].Add(usages[1])
+	if err != nil {
+		return nil, usage, err
+	}
+	c := &Comparison{Winner: winners[0], Usage: usage, Orders: winners, Explanations: replies}
+	if winners[0] != winners[1] {
+		c.Winner = Tie
+	}
+	return c, usage, nil
+}
+
+// judgeOrder asks for one verdict with first shown as A. It returns the
+// winner by position, the cleaned reply and the usage of its calls.
+func (j *PairwiseJudge) judgeOrder(ctx context.Context, query, first, second string) (string, string, Usage, error) {
+	d := pairwiseData{
+		Tag:      newTag(query, first, second, j.cfg.reference),
+		Question: query, A: first, B: second,
+		Reference: j.cfg.reference, Criteria: j.cfg.criteria,
+	}
+	req := &Request{
+		Messages: []Message{
+			{Role: RoleSystem, Content: render(pairwiseSystemTmpl, d)},
+			{Role: RoleUser, Content: render(pairwiseUserTmpl, d)},
+		},
+		Sampling: j.cfg.sampling,
+	}
+	resp, err := Complete(ctx, j.p, req)
+	if err != nil {
+		return "", "", Usage{}, err
+	}
+	usage := resp.Usage
+	w, perr := parsePairwise(resp.Text)
+	if perr == nil {
+		return w, cleanReply(resp.Text), usage, nil
+	}
+	repair := *req
+	repair.Messages = append(req.Messages[:len(req.Messages):len(req.Messages)], pairwiseRepairTurn(resp.Text)...)
+	resp2, err := Complete(ctx, j.p, &repair)
+	if err != nil {
+		return "", "", usage, errors.Join(&VerdictError{Raw: resp.Text, Reason: perr.Error(), Usage: usage},
+			fmt.Errorf("repair request failed: %w", err))
+	}
+	usage = usage.Add(resp2.Usage)
+	w, err = parsePairwise(resp2.Text)
+	if err != nil {
+		return "", "", usage, &VerdictError{Raw: resp.Text, RepairRaw: resp2.Text, Reason: perr.Error(), Usage: usage}
+	}
+	// The first reply holds the reasoning; the repair only the verdict.
+	explanation := cleanReply(resp.Text)
+	if explanation == "" {
+		explanation = cleanReply(resp2.Text)
+	}
+	return w, explanation, usage, nil
+}
+
+func pairwiseRepairTurn(reply string) []Message {
+	if strings.TrimSpace(reply) == "" {
+		return []Message{{Role: RoleUser, Content: pairwiseRepair}}
+	}
+	return []Message{{Role: RoleAssistant, Content: reply}, {Role: RoleUser, Content: pairwiseRepair}}
+}
+
+type pairwiseData struct {
+	Tag, Question, A, B, Reference string
+	Criteria                       []Criterion
+}
+
+func swapWinner(w string) string {
+	switch w {
+	case WinnerA:
+		return WinnerB
+	case WinnerB:
+		return WinnerA
+	}
+	return w
+}
+
+var (
+	// The format the prompt asks for: "[[A]]", "[[B]]", "[[C]]"; tolerated:
+	// "[[ a ]]", "[[Assistant B]]", "[[tie]]". The last one counts: a reply
+	// may quote the format before giving its verdict.
+	pairBracket = regexp.MustCompile(`(?i)\[\[[ \t]*(?:(?:assistant|answer)[ \t]+)?(a|b|c|tie)[ \t]*\]\]`)
+	// A labelled verdict without brackets: "Verdict: A", "Final verdict:
+	// **Assistant B**", "verdict is [C]", `"winner": "A"`, "Verdict: tie".
+	// The letter must be a capital (so that "verdict: a close call" is not
+	// read as A), and "Verdict: A tie" is a tie.
+	pairLabelled = regexp.MustCompile(`(?i:verdict|winner)[ \t*_"']*(?:[:：=]|(?i:is))[ \t*_"'\[]*(?:(?i:assistant|answer)[ \t]+)?(A|B|C|(?i:tie|draw))\b(?:[ \t]+((?i:tie|draw))\b)?`)
+)
+
+// parsePairwise reads a pairwise verdict: "A", "B" or "tie". It reads only
+// the judge's reply, after reasoning blocks are removed; it never guesses.
+func parsePairwise(text string) (string, error) {
+	text = cleanReply(text)
+	if text == "" {
+		return "", errors.New("empty reply")
+	}
+	if ms := pairBracket.FindAllStringSubmatch(text, -1); ms != nil {
+		return pairWinner(ms[len(ms)-1][1]), nil
+	}
+	if ms := pairLabelled.FindAllStringSubmatch(text, -1); ms != nil {
+		m := ms[len(ms)-1]
+		if m[2] != "" {
+			return Tie, nil
+		}
+		return pairWinner(m[1]), nil
+	}
+	return "", errors.New("no [[A]], [[B]] or [[C]] verdict found")
+}
+
+func pairWinner(s string) string {
+	switch strings.ToLower(s) {
+	case "a":
+		return WinnerA
+	case "b":
+		return WinnerB
+	}
+	return Tie // "c", "tie", "draw"
 }

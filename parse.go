@@ -1,6 +1,7 @@
 package refine
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,42 +56,103 @@ func parseVerdict(text string, criteria []Criterion) (*Verdict, error) {
 	return nil, errors.New("no JSON object and no score found")
 }
 
-// cleanReply normalises line ends and removes reasoning blocks.
+// cleanReply normalises line ends and removes reasoning blocks. A closing
+// tag removes back to the nearest opening tag before it (blocks may nest),
+// or to the start of the text when there is none (some servers drop the
+// opening tag); an opening tag never closed cuts the text off there.
 func cleanReply(text string) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.TrimPrefix(text, "\uFEFF")
 	for _, tag := range []string{"think", "thinking", "reasoning"} {
-		open, closing := "<"+tag+">", "</"+tag+">"
-		for {
-			lower := strings.ToLower(text)
-			end := strings.Index(lower, closing)
-			if end < 0 {
-				break
-			}
-			start := strings.LastIndex(lower[:end], open)
-			if start < 0 {
-				start = 0 // some servers drop the opening tag
-			}
-			text = text[:start] + text[end+len(closing):]
-		}
-		if i := strings.Index(strings.ToLower(text), open); i >= 0 {
-			text = text[:i] // a reasoning block never closed: cut off mid-thought
-		}
+		text = removeBlocks(text, "<"+tag+">", "</"+tag+">")
 	}
 	return strings.TrimSpace(text)
 }
 
+// removeBlocks removes open…closing blocks, case-insensitively, in one pass:
+// out holds the text kept so far (it may end inside a block still open).
+func removeBlocks(text, open, closing string) string {
+	// asciiLower keeps byte offsets, which strings.ToLower does not
+	// (invalid UTF-8 becomes U+FFFD, "İ" grows a byte).
+	lower := asciiLower(text)
+	var out, outLower []byte
+	pos := 0
+	for {
+		end := strings.Index(lower[pos:], closing)
+		if end < 0 {
+			break
+		}
+		end += pos
+		if k := strings.LastIndex(lower[pos:end], open); k >= 0 {
+			out = append(out, text[pos:pos+k]...)
+			outLower = append(outLower, lower[pos:pos+k]...)
+		} else if k := bytes.LastIndex(outLower, []byte(open)); k >= 0 {
+			out, outLower = out[:k], outLower[:k] // closes a block opened earlier
+		} else {
+			out, outLower = out[:0], outLower[:0] // no opening tag at all
+		}
+		pos = end + len(closing)
+	}
+	out = append(out, text[pos:]...)
+	outLower = append(outLower, lower[pos:]...)
+	if k := bytes.Index(outLower, []byte(open)); k >= 0 {
+		out = out[:k] // a block never closed: cut off mid-thought
+	}
+	return string(out)
+}
+
+// asciiLower lower-cases ASCII letters only, so that every byte stays where
+// it was.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // jsonObjects returns the top-level {...} objects of text, decoded
 // leniently, in order. An object cut off at the end of the text is closed.
+//
+// A failed attempt moves on to the next '{', so a reply full of unclosed
+// braces would cost time quadratic in its length. The bytes read are
+// budgeted (a generous multiple of the length); when the budget is spent,
+// only the last few braces are still tried, as the verdict comes last.
 func jsonObjects(text string) []map[string]any {
+	out, stopped := scanObjects(text, 0, 8*len(text)+1<<16)
+	if stopped < len(text) {
+		from := len(text)
+		for range 16 {
+			k := strings.LastIndexByte(text[stopped:from], '{')
+			if k < 0 {
+				break
+			}
+			from = stopped + k
+		}
+		tail, _ := scanObjects(text, from, 16*(len(text)-from)+1<<16)
+		out = append(out, tail...)
+	}
+	return out
+}
+
+// scanObjects decodes the objects of text from byte i on, reading at most
+// about budget bytes. It returns them and where it stopped (len(text) when
+// it read to the end).
+func scanObjects(text string, i, budget int) ([]map[string]any, int) {
 	var out []map[string]any
-	for i := 0; i < len(text); {
+	for i < len(text) {
+		if budget <= 0 {
+			return out, i
+		}
 		j := strings.IndexByte(text[i:], '{')
 		if j < 0 {
 			break
 		}
 		start := i + j
 		strict, end := lenientJSON(text[start:])
+		budget -= end
 		var m map[string]any
 		if err := json.Unmarshal([]byte(strict), &m); err == nil {
 			out = append(out, m)
@@ -99,7 +161,7 @@ func jsonObjects(text string) []map[string]any {
 			i = start + 1
 		}
 	}
-	return out
+	return out, len(text)
 }
 
 // lenientJSON reads the object starting at s[0] == '{' and rewrites it as
@@ -108,7 +170,7 @@ func jsonObjects(text string) []map[string]any {
 // JSON's, and an object cut off by the end of s is closed. It returns the
 // rewritten text and how many bytes of s it consumed.
 func lenientJSON(s string) (string, int) {
-	var b strings.Builder
+	var b []byte     // the strict JSON written so far
 	var stack []byte // expected closers
 	i := 0
 	for i < len(s) {
@@ -116,13 +178,13 @@ func lenientJSON(s string) (string, int) {
 		switch {
 		case c == '"' || c == '\'':
 			str, n, closed := readString(s[i:])
-			b.WriteString(strconv.Quote(str))
+			b = strconv.AppendQuote(b, str)
 			i += n
 			if !closed {
-				return closeJSON(b.String(), stack), i
+				return closeJSON(string(b), stack), i
 			}
 		case c == '{' || c == '[':
-			b.WriteByte(c)
+			b = append(b, c)
 			if c == '{' {
 				stack = append(stack, '}')
 			} else {
@@ -131,14 +193,14 @@ func lenientJSON(s string) (string, int) {
 			i++
 		case c == '}' || c == ']':
 			if len(stack) == 0 || stack[len(stack)-1] != c {
-				return b.String(), i // mismatched: let the decoder reject it
+				return string(b), i // mismatched: let the decoder reject it
 			}
-			trimTrailingComma(&b)
-			b.WriteByte(c)
+			b = trimTrailingComma(b)
+			b = append(b, c)
 			stack = stack[:len(stack)-1]
 			i++
 			if len(stack) == 0 {
-				return b.String(), i
+				return string(b), i
 			}
 		case c == '/' && i+1 < len(s) && s[i+1] == '/':
 			for i < len(s) && s[i] != '\n' {
@@ -151,6 +213,23 @@ func lenientJSON(s string) (string, int) {
 			} else {
 				i += end + 4
 			}
+		case c >= '0' && c <= '9':
+			j := i
+			for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.') {
+				j++
+			}
+			if m := exponent.FindString(s[j:]); m != "" {
+				j += len(m)
+			}
+			// A bare "8/10" or "4 out of 5" is no JSON; as a string the
+			// score reader scales it.
+			if m := fractionTail.FindString(s[j:]); m != "" {
+				j += len(m)
+				b = strconv.AppendQuote(b, s[i:j])
+			} else {
+				b = append(b, s[i:j]...)
+			}
+			i = j
 		case c == '_' || unicode.IsLetter(rune(c)) || c >= 0x80:
 			j := i
 			for j < len(s) && (s[j] == '_' || s[j] == '-' || s[j] >= 0x80 || unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j]))) {
@@ -159,22 +238,28 @@ func lenientJSON(s string) (string, int) {
 			word := s[i:j]
 			switch word {
 			case "true", "True":
-				b.WriteString("true")
+				b = append(b, "true"...)
 			case "false", "False":
-				b.WriteString("false")
+				b = append(b, "false"...)
 			case "null", "None", "nil":
-				b.WriteString("null")
+				b = append(b, "null"...)
 			default:
-				b.WriteString(strconv.Quote(word)) // a bare key, or a bare word the decoder will judge
+				b = strconv.AppendQuote(b, word) // a bare key, or a bare word the decoder will judge
 			}
 			i = j
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 			i++
 		}
 	}
-	return closeJSON(b.String(), stack), i
+	return closeJSON(string(b), stack), i
 }
+
+// exponent is the "e+3" of a number.
+var exponent = regexp.MustCompile(`^[eE][+-]?[0-9]+`)
+
+// fractionTail is the "/10" or " out of 5" after a bare number.
+var fractionTail = regexp.MustCompile(`^[ \t]*(?:/|out of)[ \t]*[0-9]+(?:\.[0-9]+)?`)
 
 // readString reads a quoted string at s[0] and returns its value, the bytes
 // consumed and whether it was closed.
@@ -214,13 +299,13 @@ func readString(s string) (string, int, bool) {
 	return b.String(), len(s), false
 }
 
-func trimTrailingComma(b *strings.Builder) {
-	t := strings.TrimRightFunc(b.String(), unicode.IsSpace)
-	if strings.HasSuffix(t, ",") {
-		t = t[:len(t)-1]
-		b.Reset()
-		b.WriteString(t)
+// trimTrailingComma drops a comma (and the space after it) that ends b.
+func trimTrailingComma(b []byte) []byte {
+	t := bytes.TrimRightFunc(b, unicode.IsSpace)
+	if len(t) > 0 && t[len(t)-1] == ',' {
+		return t[:len(t)-1]
 	}
+	return b
 }
 
 // closeJSON ends a cut-off object: a dangling key or comma is dropped, and
@@ -254,12 +339,12 @@ func closeJSON(s string, stack []byte) string {
 			}
 		}
 	}
-	for i := len(stack) - 1; i >= 0; i-- {
-		s = strings.TrimRightFunc(s, unicode.IsSpace)
-		s = strings.TrimSuffix(s, ",")
-		s += string(stack[i])
+	s = strings.TrimSuffix(strings.TrimRightFunc(s, unicode.IsSpace), ",")
+	closers := make([]byte, len(stack))
+	for i, c := range stack {
+		closers[len(stack)-1-i] = c
 	}
-	return s
+	return s + string(closers)
 }
 
 // lastStringStart returns the index of the opening quote of the JSON string
@@ -281,14 +366,33 @@ func lastStringStart(s string) int {
 
 func normKey(k string) string {
 	k = strings.ToLower(strings.TrimSpace(k))
-	return strings.NewReplacer(" ", "_", "-", "_").Replace(k)
+	return keyReplacer.Replace(k)
 }
 
-// lookup returns the value of the first of keys present in m.
+var keyReplacer = strings.NewReplacer(" ", "_", "-", "_")
+
+// lookup returns the value of the first of keys present in m. When several
+// keys of m normalise alike ("score", "Score"), the one already in normal
+// form wins, then the first in sorted order: the result never depends on
+// map order.
 func lookup(m map[string]any, keys []string) (any, bool) {
+	type key struct{ raw, norm string }
+	names := make([]key, 0, len(m))
+	for k := range m {
+		names = append(names, key{k, normKey(k)})
+	}
+	sort.Slice(names, func(i, j int) bool {
+		ni, nj := names[i].norm == names[i].raw, names[j].norm == names[j].raw
+		if ni != nj {
+			return ni
+		}
+		return names[i].raw < names[j].raw
+	})
 	norm := make(map[string]any, len(m))
-	for k, v := range m {
-		norm[normKey(k)] = v
+	for _, k := range names {
+		if _, dup := norm[k.norm]; !dup {
+			norm[k.norm] = m[k.raw]
+		}
 	}
 	for _, k := range keys {
 		if v, ok := norm[k]; ok && v != nil {
@@ -405,7 +509,7 @@ func scoreValue(v any) (float64, error) {
 		s = x
 	case string:
 		m := scoreText.FindStringSubmatch(x)
-		if m == nil {
+		if m == nil || !numberEnds(x[len(m[0]):]) {
 			return 0, fmt.Errorf("score %q is not a number", x)
 		}
 		s, _ = strconv.ParseFloat(m[1], 64)
@@ -469,8 +573,9 @@ func stringList(v any) []string {
 var (
 	// MT-Bench single grading: "Rating: [[7]]". The last one counts.
 	bracketScore = regexp.MustCompile(`\[\[\s*([0-9]+(?:\.[0-9]+)?)\s*(?:/\s*([0-9]+))?\s*\]\]`)
-	// "Score: 9/10", "**Score:** 7/10", "Overall rating = 8", "점수: 8".
-	labelledScore = regexp.MustCompile(`(?i)(overall|final|total|종합|최종)?[ \t*_]*(?:score|rating|grade|점수|평점)[ \t*_]*[:：=][ \t*_]*([0-9]+(?:\.[0-9]+)?)(?:[ \t]*(?:/|out of)[ \t]*([0-9]+(?:\.[0-9]+)?))?`)
+	// "Score: 9/10", "**Score:** 7/10", "Overall rating = 8", "점수: 8", and
+	// `"score": 7` in JSON too broken to decode.
+	labelledScore = regexp.MustCompile(`(?i)(overall|final|total|종합|최종)?[ \t*_]*(?:score|rating|grade|점수|평점)[ \t*_"']*[:：=][ \t*_]*([0-9]+(?:\.[0-9]+)?)(?:[ \t]*(?:/|out of)[ \t]*([0-9]+(?:\.[0-9]+)?))?`)
 )
 
 // verdictFromProse reads a score written in prose; the whole text becomes
@@ -490,7 +595,19 @@ func verdictFromProse(text string) (*Verdict, bool) {
 		score, found = pick(m[1], m[2])
 	}
 	if !found {
-		ms := labelledScore.FindAllStringSubmatch(text, -1)
+		var ms [][]string
+		for _, ix := range labelledScore.FindAllStringSubmatchIndex(text, -1) {
+			if !numberEnds(text[ix[1]:]) {
+				continue // "Score: 1e400", "Score: 85%": not what it seems
+			}
+			m := make([]string, len(ix)/2)
+			for g := range m {
+				if ix[2*g] >= 0 {
+					m[g] = text[ix[2*g]:ix[2*g+1]]
+				}
+			}
+			ms = append(ms, m)
+		}
 		// An "overall"/"final" score wins over per-criterion lines; else the last.
 		for i := len(ms) - 1; i >= 0 && !found; i-- {
 			if ms[i][1] != "" {
@@ -506,4 +623,22 @@ func verdictFromProse(text string) (*Verdict, bool) {
 		return nil, false
 	}
 	return &Verdict{Score: score, Feedback: text}, true
+}
+
+// numberEnds reports whether rest, the text after a number, does not carry
+// the number on: no exponent, percent sign or further digits.
+func numberEnds(rest string) bool {
+	if rest == "" {
+		return true
+	}
+	switch c := rest[0]; {
+	case c >= '0' && c <= '9', c == '%':
+		return false
+	case c == 'e' || c == 'E':
+		r := strings.TrimLeft(rest[1:], "+-")
+		return r == "" || r[0] < '0' || r[0] > '9'
+	case c == '.':
+		return len(rest) == 1 || rest[1] < '0' || rest[1] > '9'
+	}
+	return true
 }

@@ -1,0 +1,321 @@
+package refine
+
+import (
+	"context"
+	"errors"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Probability-weighted scores, after G-Eval (Liu et al., 2023). A judge that
+// writes "7" may have been torn between 6, 7 and 8; the integer it prints
+// throws that away, so scores tie often and move in coarse steps. The
+// expected score over the model's own probabilities of the score tokens is
+// finer and steadier. Where the provider cannot return log-probabilities
+// the same expectation is estimated by sampling several verdicts.
+
+const (
+	// weightedTopLogprobs is the number of alternatives asked for per token:
+	// the most OpenAI and most OpenAI-compatible servers (vLLM's default
+	// limit) accept, enough to hold all of 0..10 when they are plausible.
+	weightedTopLogprobs = 20
+	// weightedSampleTemperature is the temperature of the fallback samples:
+	// high enough for the verdicts to differ, low enough to stay on task.
+	weightedSampleTemperature = 0.7
+)
+
+// WithWeightedScore makes an LLMJudge report the expected score over the
+// model's probabilities instead of the single integer it writes (G-Eval's
+// probability-weighted scoring), for finer, steadier scores.
+//
+// The judge makes its usual one-call JSON verdict, asking the provider for
+// the top log-probabilities of each token. At the position of the score
+// value in the JSON, the integer tokens 0..10 among the alternatives are
+// renormalised over themselves and their expectation becomes the Score;
+// per-criterion scores are weighted the same way where they can be found.
+// The critique comes from the same reply, so this costs no extra call.
+//
+// Where that is impossible, the judge samples instead: samples verdicts,
+// concurrently, at temperature 0.7, whose scores (and criteria) are
+// averaged and whose issues and suggestions are merged (duplicates dropped);
+// usage is the sum. This happens when the provider rejects log-probabilities
+// (an error wrapping errors.ErrUnsupported, as Bedrock's Converse does) or
+// returns none (the judge then remembers it and samples from the first
+// call on), and when the score cannot be found among the tokens (a score
+// written as "8/10" or outside the JSON, or one split across tokens). Cost:
+// one call, or 1+samples the first time and samples after that on a
+// provider without log-probabilities, plus repair calls for unreadable
+// replies.
+//
+// Tokenizers that split numbers into digits (10 as "1", "0", as Qwen and
+// Llama 2 do) make a "1" alternative ambiguous between 1 and 10; it is
+// read as 1. OpenAI's and Llama 3's tokenizers write 0..10 as one token.
+//
+// samples must be >= 2. Applies to NewLLMJudge only: a PairwiseJudge
+// reports it as an invalid option. Any failed sample fails the verdict: an
+// average is never made from fewer verdicts than asked for. The judge stays
+// safe for concurrent use; what it learns about the provider is kept in an
+// atomic flag.
+func WithWeightedScore(samples int) JudgeOption {
+	return func(c *judgeConfig) {
+		if samples < 2 {
+			c.err = optionError("WithWeightedScore", samples, "need at least 2 samples for the sampling fallback")
+			return
+		}
+		c.samples = samples
+	}
+}
+
+// evaluateWeighted is Evaluate under WithWeightedScore.
+func (j *LLMJudge) evaluateWeighted(ctx context.Context, query, answer string) (*Verdict, error) {
+	msgs := j.messages(query, answer)
+	var spent Usage // calls whose verdict could not be weighted
+	if !j.noLogprobs.Load() {
+		req := &Request{Messages: msgs, Sampling: j.cfg.sampling, JSON: true, TopLogprobs: weightedTopLogprobs}
+		resp, err := Complete(ctx, j.p, req)
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			j.noLogprobs.Store(true)
+		case err != nil:
+			return nil, err
+		case len(resp.Logprobs) == 0:
+			j.noLogprobs.Store(true)
+			spent = resp.Usage
+		default:
+			v, parsed, usage, err := j.read(ctx, req, resp)
+			if err != nil {
+				return nil, err
+			}
+			if j.weigh(v, parsed) {
+				v.Usage = usage
+				return v, nil
+			}
+			spent = usage
+		}
+	}
+	return j.sample(ctx, msgs, spent)
+}
+
+// weigh replaces v's score and criteria by their expectations over the
+// logprobs of resp, the reply v was read from. It reports false, leaving v
+// as it is, when the score's token cannot be found.
+func (j *LLMJudge) weigh(v *Verdict, resp *Response) bool {
+	if resp == nil || len(resp.Logprobs) == 0 {
+		return false
+	}
+	raw, err := parseVerdict(resp.Text, j.cfg.criteria) // before criterion weights
+	if err != nil {
+		return false
+	}
+	text, starts := joinTokens(resp.Logprobs)
+	score, ok := expectedValue(text, starts, resp.Logprobs, scoreKeys, raw.Score)
+	if !ok {
+		return false
+	}
+	v.Score = score
+	for name, s := range raw.Criteria {
+		if e, ok := expectedValue(text, starts, resp.Logprobs, []string{name}, s); ok {
+			v.Criteria[name] = e
+		}
+	}
+	j.cfg.score(v)
+	return true
+}
+
+// joinTokens returns the text the tokens spell and the byte offset at which
+// each token starts.
+func joinTokens(lps []TokenLogprob) (string, []int) {
+	var b strings.Builder
+	starts := make([]int, len(lps))
+	for i, lp := range lps {
+		starts[i] = b.Len()
+		b.WriteString(lp.Token)
+	}
+	return b.String(), starts
+}
+
+// expectedValue finds the JSON value of one of keys that equals want (the
+// last such, as the reader takes the last verdict), and returns the
+// expectation of the integers 0..10 among the alternatives of the token
+// that holds it.
+func expectedValue(text string, starts []int, lps []TokenLogprob, keys []string, want float64) (float64, bool) {
+	quoted := make([]string, len(keys))
+	for i, k := range keys {
+		quoted[i] = regexp.QuoteMeta(k)
+	}
+	re, err := regexp.Compile(`(?i)["'](?:` + strings.Join(quoted, "|") + `)["'][ \t\r\n]*:[ \t\r\n]*["']?[ \t]*([0-9]+)`)
+	if err != nil {
+		return 0, false
+	}
+	ms := re.FindAllStringSubmatchIndex(text, -1)
+	for i := len(ms) - 1; i >= 0; i-- {
+		numStart, numEnd := ms[i][2], ms[i][3]
+		n, err := strconv.Atoi(text[numStart:numEnd])
+		if err != nil || float64(n) != want {
+			continue
+		}
+		// "8.5", "8/10": not an integer on the 0..10 scale.
+		if numEnd < len(text) && strings.ContainsRune("./0123456789", rune(text[numEnd])) {
+			return 0, false
+		}
+		return expectationAt(starts, lps, numStart, numEnd)
+	}
+	return 0, false
+}
+
+// expectationAt returns the expected score at the token holding the number
+// text[numStart:numEnd]. The token must hold the whole number.
+func expectationAt(starts []int, lps []TokenLogprob, numStart, numEnd int) (float64, bool) {
+	k := -1
+	for i := range lps {
+		if starts[i] <= numStart && numStart < starts[i]+len(lps[i].Token) {
+			k = i
+			break
+		}
+	}
+	if k < 0 || starts[k]+len(lps[k].Token) < numEnd {
+		return 0, false
+	}
+	chosen := lps[k]
+	if _, ok := scoreToken(chosen.Token); !ok {
+		return 0, false
+	}
+	seen := map[string]bool{}
+	var mass, sum float64
+	for _, alt := range append([]TokenLogprob{{Token: chosen.Token, Logprob: chosen.Logprob}}, chosen.Top...) {
+		if seen[alt.Token] {
+			continue
+		}
+		seen[alt.Token] = true
+		s, ok := scoreToken(alt.Token)
+		if !ok || math.IsNaN(alt.Logprob) {
+			continue
+		}
+		p := math.Exp(min(alt.Logprob, 0))
+		mass += p
+		sum += p * float64(s)
+	}
+	if !(mass > 0) {
+		return 0, false
+	}
+	// Rounding can step a hair outside the scale.
+	return math.Max(0, math.Min(10, sum/mass)), true
+}
+
+// scoreToken reads a token that writes an integer 0..10, possibly with the
+// space, quote or punctuation a tokenizer glues to it (" 8", "\"7", "9,").
+func scoreToken(tok string) (int, bool) {
+	t := strings.Trim(tok, " \t\r\n\"':,}")
+	if t == "" || len(t) > 2 || (len(t) == 2 && t[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n < 0 || n > 10 || strings.ContainsAny(t, "+-") {
+		return 0, false
+	}
+	return n, true
+}
+
+// sample is the fallback: samples verdicts at a higher temperature, merged.
+// spent is the usage of earlier calls of this evaluation.
+func (j *LLMJudge) sample(ctx context.Context, msgs []Message, spent Usage) (*Verdict, error) {
+	n := j.cfg.samples
+	s := j.cfg.sampling
+	temp := weightedSampleTemperature
+	s.Temperature = &temp
+	verdicts := make([]*Verdict, n)
+	usages := make([]Usage, n)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range n {
+		g.Go(func() error {
+			req := &Request{Messages: msgs, Sampling: s, JSON: true}
+			resp, err := Complete(gctx, j.p, req)
+			if err != nil {
+				return err
+			}
+			v, _, u, err := j.read(gctx, req, resp)
+			usages[i], verdicts[i] = u, v
+			return err
+		})
+	}
+	err := g.Wait()
+	total := spent
+	for _, u := range usages {
+		total = total.Add(u)
+	}
+	if err != nil {
+		// An unreadable sample carries the usage of the whole evaluation,
+		// so that the loop counts every call.
+		var ve *VerdictError
+		if errors.As(err, &ve) {
+			ve.Usage = total
+		}
+		return nil, err
+	}
+	v := mergeSamples(verdicts)
+	v.Usage = total
+	return v, nil
+}
+
+// mergeSamples averages scores and criteria and merges issues and
+// suggestions. The feedback lists the merged issues and suggestions; when
+// the samples gave none, it is that of the sample closest to the mean.
+func mergeSamples(vs []*Verdict) *Verdict {
+	out := &Verdict{}
+	crit := map[string][]float64{}
+	var sum float64
+	for _, v := range vs {
+		sum += v.Score
+		for k, s := range v.Criteria {
+			crit[k] = append(crit[k], s)
+		}
+	}
+	out.Score = math.Max(0, math.Min(10, sum/float64(len(vs))))
+	if len(crit) > 0 {
+		out.Criteria = make(map[string]float64, len(crit))
+		for k, ss := range crit {
+			var sum float64
+			for _, s := range ss {
+				sum += s
+			}
+			out.Criteria[k] = math.Max(0, math.Min(10, sum/float64(len(ss))))
+		}
+	}
+	var issues, suggestions [][]string
+	closest := vs[0]
+	for _, v := range vs {
+		issues = append(issues, v.Issues)
+		suggestions = append(suggestions, v.Suggestions)
+		if math.Abs(v.Score-out.Score) < math.Abs(closest.Score-out.Score) {
+			closest = v
+		}
+	}
+	out.Issues, out.Suggestions = mergeLists(issues...), mergeLists(suggestions...)
+	out.Feedback = buildFeedback(out.Issues, out.Suggestions, "")
+	if out.Feedback == "" {
+		out.Feedback = closest.Feedback
+	}
+	return out
+}
+
+// mergeLists concatenates lists, dropping blank items and repeats (compared
+// after trimming space, case-insensitively), keeping the first spelling.
+func mergeLists(lists ...[]string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range lists {
+		for _, it := range l {
+			key := strings.ToLower(strings.TrimSpace(it))
+			if key == "" || seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, strings.TrimSpace(it))
+		}
+	}
+	return out
+}

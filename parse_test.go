@@ -1,0 +1,364 @@
+package refine
+
+import (
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// parseCase is a judge reply and what the reader must make of it. The
+// cases double as the seed corpus of FuzzParseVerdict.
+type parseCase struct {
+	name     string
+	reply    string
+	criteria []Criterion // nil: GeneralCriteria
+	score    float64
+	wantErr  bool
+	issues   []string           // nil: not checked
+	suggs    []string           // nil: not checked
+	crit     map[string]float64 // nil: not checked
+	feedback []string           // substrings the Feedback must contain
+}
+
+var parseCases = []parseCase{
+	{name: "plain JSON",
+		reply: `{"score": 7, "criteria": {"accuracy": 6, "depth": 8}, "issues": ["misses X"], "suggestions": ["add X"], "assessment": "Decent."}`,
+		score: 7, issues: []string{"misses X"}, suggs: []string{"add X"}, crit: map[string]float64{"accuracy": 6, "depth": 8},
+		feedback: []string{"Issues:\n- misses X", "Suggestions:\n- add X", "Assessment: Decent."}},
+	{name: "code fence with prose around",
+		reply: "Here is my verdict:\n```json\n{\"score\": 8, \"issues\": []}\n```\nHope this helps.",
+		score: 8, issues: []string{}},
+	{name: "think block holding a decoy score",
+		reply: "<think>Maybe {\"score\": 2}? No, it is better than that.</think>\n{\"score\": 6}",
+		score: 6},
+	{name: "unclosed think block after the verdict",
+		reply: "{\"score\": 5}\n<think>I should double check",
+		score: 5},
+	{name: "closing think tag only",
+		reply: "the opening tag was eaten by the server {\"score\": 1}</think>{\"score\": 9}",
+		score: 9},
+	{name: "trailing commas",
+		reply: `{"score": 7, "issues": ["a", "b",], "suggestions": ["c",],}`,
+		score: 7, issues: []string{"a", "b"}, suggs: []string{"c"}},
+	{name: "single quotes",
+		reply: `{'score': 6, 'issues': ['uses "foo" wrongly'], 'assessment': 'ok'}`,
+		score: 6, issues: []string{`uses "foo" wrongly`}},
+	{name: "bare keys and Python literals",
+		reply: `{score: 4, passed: False, notes: None, issues: ['x']}`,
+		score: 4, issues: []string{"x"}},
+	{name: "string score",
+		reply: `{"score": "8"}`, score: 8},
+	{name: "string score out of 10",
+		reply: `{"score": "8.5/10"}`, score: 8.5},
+	{name: "string score out of 5 is scaled",
+		reply: `{"score": "4 out of 5"}`, score: 8},
+	{name: "bare fraction score",
+		reply: `{"score": 8/10, "issues": ["y"]}`, score: 8, issues: []string{"y"}},
+	{name: "nested score object",
+		reply: `{"verdict": {"score": 7, "issues": ["nested issue"]}}`,
+		score: 7, issues: []string{"nested issue"}},
+	{name: "score as an object with a value",
+		reply: `{"score": {"value": 6, "reason": "fine"}}`, score: 6},
+	{name: "CRLF line ends",
+		reply: "```json\r\n{\r\n  \"score\": 9,\r\n  \"issues\": [\"a\"]\r\n}\r\n```\r\n",
+		score: 9, issues: []string{"a"}},
+	{name: "truncated JSON inside a string",
+		reply: `{"score": 7, "issues": ["first", "second is cut of`,
+		score: 7, issues: []string{"first", "second is cut of"}},
+	{name: "truncated JSON after a key",
+		reply: `{"score": 6, "issues": ["a"], "sugg`,
+		score: 6, issues: []string{"a"}},
+	{name: "truncated JSON after a colon",
+		reply: `{"score": 3, "assessment":`, score: 3},
+	{name: "MT-Bench rating",
+		reply: "The answer is mostly right but misses the edge case.\n\nRating: [[7]]", score: 7,
+		feedback: []string{"misses the edge case"}},
+	{name: "MT-Bench rating, the last one counts",
+		reply: "A rating of [[3]] would be too harsh.\nRating: [[6]]", score: 6},
+	{name: "Score: 9/10", reply: "Good answer.\nScore: 9/10", score: 9},
+	{name: "markdown bold score", reply: "**Score:** 7/10\n\nSolid.", score: 7},
+	{name: "overall score wins over criterion lines",
+		reply: "Accuracy score: 4\nDepth score: 9\nOverall score: 6\nClarity score: 8", score: 6},
+	{name: "score out of 5 in prose", reply: "Rating: 4 out of 5", score: 8},
+	{name: "full-width colon, Korean", reply: "점수： 8", score: 8},
+	{name: "Korean keys",
+		reply: `{"점수": 7, "문제점": ["예외 처리가 없다"], "개선_제안": ["에러를 반환하라"], "평가": "보통"}`,
+		score: 7, issues: []string{"예외 처리가 없다"}, suggs: []string{"에러를 반환하라"},
+		feedback: []string{"Assessment: 보통"}},
+	{name: "seed 001 code review shape",
+		criteria: CodeCriteria,
+		reply: "```json\n" + `{
+  "score": 6,
+  "correctness": 7,
+  "completeness": 5,
+  "context_consistency": 8,
+  "best_practices": 6,
+  "error_handling": 4,
+  "overall_issues": ["no timeout on HTTP calls", "scraping without rate limit"],
+  "improvement_suggestions": ["use http.Client with a Timeout", "add a limiter"],
+  "overall_assessment": "Works for the happy path only."
+}` + "\n```",
+		score:    6,
+		issues:   []string{"no timeout on HTTP calls", "scraping without rate limit"},
+		suggs:    []string{"use http.Client with a Timeout", "add a limiter"},
+		crit:     map[string]float64{"correctness": 7, "completeness": 5, "best_practices": 6, "error_handling": 4},
+		feedback: []string{"- no timeout on HTTP calls", "- add a limiter", "Assessment: Works for the happy path only."}},
+	{name: "issues as objects",
+		reply: `{"score": 5, "issues": [{"issue": "slow", "severity": "high"}]}`,
+		score: 5, issues: []string{"issue: slow, severity: high"}},
+	{name: "keys in other cases and spellings",
+		reply: `{"Overall Score": 8, "Improvement-Suggestions": ["z"]}`, score: 8, suggs: []string{"z"}},
+	{name: "duplicate keys differing in case are read deterministically",
+		reply: `{"score": 3, "Score": 8}`, score: 3},
+	{name: "criterion scores as objects",
+		reply: `{"score": 7, "criteria": {"accuracy": {"score": 9, "why": "right"}, "depth": "6/10"}}`,
+		score: 7, crit: map[string]float64{"accuracy": 9, "depth": 6}},
+	{name: "several objects, the verdict is the last one readable",
+		reply: `Example format: {"score": <0-10>}. My verdict: {"score": 4}`, score: 4},
+	{name: "JSON array around the verdict", reply: `[{"score": 2}]`, score: 2},
+	{name: "zero is a score", reply: `{"score": 0, "issues": ["wrong"]}`, score: 0},
+	{name: "ten is a score", reply: `{"score": 10}`, score: 10},
+	{name: "invalid UTF-8 and odd case around a think block",
+		reply: "\xff\xfe İ <THINK>x</THINK> {\"score\": 5}", score: 5},
+	{name: "byte order mark", reply: "\uFEFF{\"score\": 6}", score: 6},
+
+	// Replies that must not yield a score.
+	{name: "empty", reply: "", wantErr: true},
+	{name: "only a think block", reply: "<think>the score is 9</think>", wantErr: true},
+	{name: "no score anywhere", reply: `{"issues": ["a"], "assessment": "meh"}`, wantErr: true},
+	{name: "prose without a score", reply: "This answer is quite good overall.", wantErr: true},
+	{name: "score above 10 is not clamped", reply: `{"score": 11}`, wantErr: true},
+	{name: "percent score is not guessed", reply: `{"score": "85%"}`, wantErr: true},
+	{name: "negative score", reply: `{"score": -1}`, wantErr: true},
+	{name: "non-numeric score", reply: `{"score": "good"}`, wantErr: true},
+	{name: "NaN score", reply: `{"score": NaN}`, wantErr: true},
+	{name: "null score", reply: `{"score": null}`, wantErr: true},
+	{name: "boolean score", reply: `{"score": true}`, wantErr: true},
+	{name: "zero scale", reply: `{"score": "3/0"}`, wantErr: true},
+	{name: "huge number", reply: `{"score": 1e400}`, wantErr: true},
+	{name: "exponent", reply: `{"score": 7.5e0}`, score: 7.5},
+	{name: "placeholder from the prompt", reply: `{"score": <overall 0-10>}`, wantErr: true},
+	{name: "prose score above the scale", reply: "Score: 12/10", wantErr: true},
+	{name: "prose score in percent", reply: "Score: 8%", wantErr: true},
+	{name: "broken JSON still says its score",
+		reply: `{"score": 7, "assessment": "he said "good" twice"}`, score: 7},
+}
+
+func TestParseVerdict(t *testing.T) {
+	for _, tc := range parseCases {
+		t.Run(tc.name, func(t *testing.T) {
+			criteria := tc.criteria
+			if criteria == nil {
+				criteria = GeneralCriteria
+			}
+			v, err := parseVerdict(tc.reply, criteria)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("parseVerdict(%q) = score %v, want an error", tc.reply, v.Score)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseVerdict(%q): got error %v, want score %v", tc.reply, err, tc.score)
+			}
+			if v.Score != tc.score {
+				t.Errorf("score: got %v, want %v", v.Score, tc.score)
+			}
+			if tc.issues != nil && !equalLists(v.Issues, tc.issues) {
+				t.Errorf("issues: got %q, want %q", v.Issues, tc.issues)
+			}
+			if tc.suggs != nil && !equalLists(v.Suggestions, tc.suggs) {
+				t.Errorf("suggestions: got %q, want %q", v.Suggestions, tc.suggs)
+			}
+			if tc.crit != nil && !reflect.DeepEqual(v.Criteria, tc.crit) {
+				t.Errorf("criteria: got %v, want %v", v.Criteria, tc.crit)
+			}
+			for _, want := range tc.feedback {
+				if !strings.Contains(v.Feedback, want) {
+					t.Errorf("feedback: got %q, want it to contain %q", v.Feedback, want)
+				}
+			}
+		})
+	}
+}
+
+func equalLists(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
+}
+
+// The criteria the judge was configured with are read from the top level
+// only under their own names; other numbers stay out of Criteria.
+func TestParseVerdictCriteriaNames(t *testing.T) {
+	tests := []struct {
+		name     string
+		criteria []Criterion
+		reply    string
+		want     map[string]float64
+	}{
+		{"general criteria at top level", GeneralCriteria,
+			`{"score": 7, "accuracy": 6, "helpfulness": 8, "length": 300}`,
+			map[string]float64{"accuracy": 6, "helpfulness": 8}},
+		{"summary criteria with spaced keys", SummaryCriteria,
+			`{"score": 7, "Coherence": 6, "consistency": "9/10", "fluency": 11}`,
+			map[string]float64{"coherence": 6, "consistency": 9}},
+		{"criteria object wins over top-level keys", CodeCriteria,
+			`{"score": 5, "criteria": {"correctness": 4}, "completeness": 9}`,
+			map[string]float64{"correctness": 4}},
+		{"no criteria", GeneralCriteria, `{"score": 5}`, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := parseVerdict(tc.reply, tc.criteria)
+			if err != nil {
+				t.Fatalf("parseVerdict: %v", err)
+			}
+			if !reflect.DeepEqual(v.Criteria, tc.want) {
+				t.Errorf("criteria: got %v, want %v", v.Criteria, tc.want)
+			}
+		})
+	}
+}
+
+// Replies full of unclosed brackets, quotes or tags are read in time
+// roughly linear in their length. (Before the reader was bounded, 20 KB of
+// "{'" took minutes.)
+func TestParseVerdictPathological(t *testing.T) {
+	const n = 40000
+	tests := map[string]string{
+		"open braces":         strings.Repeat("{", n),
+		"open keys":           strings.Repeat(`{"a": `, n/6),
+		"brace quote":         strings.Repeat("{'", n/2),
+		"deep nesting":        strings.Repeat(`{"a":`, n/5) + "1",
+		"closing tags":        strings.Repeat("a</think>", n/9),
+		"blocks":              strings.Repeat("<think>x</think>", n/16),
+		"brackets":            strings.Repeat("[[", n/2),
+		"labels":              strings.Repeat("score: ", n/7),
+		"digits":              "{\"score\": " + strings.Repeat("9", n),
+		"trailing commas":     "{" + strings.Repeat(`"a": [1,],`, n/10),
+		"verdict after noise": strings.Repeat("{'", n/2) + "\n{\"score\": 7}",
+	}
+	for name, reply := range tests {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			v, err := parseVerdict(reply, GeneralCriteria)
+			_, _ = parsePairwise(reply)
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("reading %d bytes took %v", len(reply), d)
+			}
+			if strings.HasSuffix(reply, `{"score": 7}`) && (err != nil || v.Score != 7) {
+				t.Errorf("the verdict after the noise: got %v, %v; want score 7", v, err)
+			}
+		})
+	}
+}
+
+func TestCleanReply(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"no blocks", " a ", "a"},
+		{"think block", "a<think>b</think>c", "ac"},
+		{"upper case tags", "a<THINK>b</THINK>c", "ac"},
+		{"thinking and reasoning", "<thinking>x</thinking>y<reasoning>z</reasoning>", "y"},
+		{"unclosed", "a<think>b", "a"},
+		{"closing only", "b</think>c", "c"},
+		{"CRLF", "a\r\nb", "a\nb"},
+		{"nested blocks", "x<think>a<think>b</think>c</think>y", "xy"},
+		{"two blocks", "a<think>1</think>b<think>2</think>c", "abc"},
+		{"stray closing tag after a block", "a<think>1</think>b</think>c", "c"},
+		{"case-changing runes keep offsets", "İİİ<think>x</think>ok", "İİİok"},
+		{"invalid UTF-8 keeps offsets", "\xff\xff<think>x</think>ok", "\xff\xffok"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := cleanReply(tc.in); got != tc.want {
+				t.Errorf("cleanReply(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestScoreValue(t *testing.T) {
+	tests := []struct {
+		in      any
+		want    float64
+		wantErr bool
+	}{
+		{7.0, 7, false},
+		{"7", 7, false},
+		{" 7.5 ", 7.5, false},
+		{"[[8]]", 8, false},
+		{"3/5", 6, false},
+		{"4 out of 5", 8, false},
+		{"10/10", 10, false},
+		{map[string]any{"value": 4.0}, 4, false},
+		{-0.5, 0, true},
+		{10.5, 0, true},
+		{"11", 0, true},
+		{"abc", 0, true},
+		{"8 - solid", 8, false},
+		{"8%", 0, true},
+		{"1e2", 0, true},
+		{"8.", 8, false},
+		{"5/0", 0, true},
+		{nil, 0, true},
+		{[]any{7.0}, 0, true},
+		{math.Inf(1), 0, true},
+	}
+	for _, tc := range tests {
+		got, err := scoreValue(tc.in)
+		if (err != nil) != tc.wantErr || (err == nil && got != tc.want) {
+			t.Errorf("scoreValue(%#v) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+// pairwiseCases are judge replies to the pairwise prompt and the winner by
+// position ("" for an error). They double as FuzzParsePairwise's seeds.
+var pairwiseCases = []struct {
+	name, reply, want string
+}{
+	{"MT-Bench format", "Assistant A explains the scheduler; B does not.\n\n[[A]]", "A"},
+	{"B", "B is more accurate.\n[[B]]", "B"},
+	{"tie is C", "Both are equally good. [[C]]", "tie"},
+	{"spaces inside", "Verdict follows. [[ B ]]", "B"},
+	{"lower case", "[[a]]", "A"},
+	{"assistant named inside", "[[Assistant B]]", "B"},
+	{"tie spelled out", "[[tie]]", "tie"},
+	{"format quoted before the verdict", `Output "[[A]]" if A is better, "[[B]]" if B is better, "[[C]]" for a tie. My verdict: [[B]]`, "B"},
+	{"think block with a decoy", "<think>At first [[A]], but no.</think>On reflection B is right. [[B]]", "B"},
+	{"CRLF", "A is better.\r\n\r\n[[A]]\r\n", "A"},
+	{"bold final verdict", "**Final verdict:** [[C]]", "tie"},
+	{"labelled without brackets", "Final verdict: A", "A"},
+	{"labelled assistant", "Verdict: **Assistant B**", "B"},
+	{"labelled single brackets", "Final Verdict: [B]", "B"},
+	{"labelled tie", "Verdict: tie", "tie"},
+	{"labelled A tie", "Final verdict: A tie.", "tie"},
+	{"JSON winner", `{"winner": "B", "reason": "more complete"}`, "B"},
+	{"verdict is", "My verdict is B.", "B"},
+	{"korean explanation", "B가 더 정확합니다. 강남은 '강의 남쪽'이라는 뜻입니다.\n\n[[B]]", "B"},
+
+	{"empty", "", ""},
+	{"no verdict", "Both answers have merits.", ""},
+	{"only a think block", "<think>[[A]]</think>", ""},
+	{"an article is not a verdict", "The verdict is a close call.", ""},
+	{"a score is not a verdict", "Rating: [[7]]", ""},
+	{"truncated", "Assistant A is better because [[", ""},
+	{"bracket with a wrong letter", "[[D]]", ""},
+}
+
+func TestParsePairwise(t *testing.T) {
+	for _, tc := range pairwiseCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parsePairwise(tc.reply)
+			switch {
+			case tc.want == "" && err == nil:
+				t.Errorf("parsePairwise(%q) = %q, want an error", tc.reply, got)
+			case tc.want != "" && err != nil:
+				t.Errorf("parsePairwise(%q): got error %v, want %q", tc.reply, err, tc.want)
+			case got != tc.want:
+				t.Errorf("parsePairwise(%q) = %q, want %q", tc.reply, got, tc.want)
+			}
+		})
+	}
+}
