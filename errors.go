@@ -149,7 +149,7 @@ func (e *ProviderError) RetryAfterDelay() time.Duration { return e.RetryAfter }
 type StepError struct {
 	Round     int    // 0 for the drafts, 1.. for refinement rounds
 	Candidate int    // the draft's index when Round is 0 (named in the message when > 0)
-	Stage     string // "draft", "judge" or "refine"
+	Stage     string // "draft", "judge", "refine" or "guard"
 	Err       error
 }
 
