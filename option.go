@@ -116,30 +116,16 @@ func (c *config) validate(perCall bool) error {
 			}
 		}
 	}
-	for _, j := range []Judge{c.judge, guardJudge(c.guard)} {
-		if v, ok := j.(interface{ validate() error }); ok {
-			if err := v.validate(); err != nil {
-				return err
-			}
+	if v, ok := c.judge.(interface{ validate() error }); ok {
+		if err := v.validate(); err != nil {
+			return err
 		}
+	}
+	if c.guard != nil {
+		return c.guard.validate()
 	}
 	return nil
 }
-
-func guardJudge(p *PairwiseJudge) Judge {
-	if p == nil {
-		return nil
-	}
-	return pairwiseValidator{p}
-}
-
-// pairwiseValidator lets validate reach a PairwiseJudge's own checks.
-type pairwiseValidator struct{ p *PairwiseJudge }
-
-func (v pairwiseValidator) Evaluate(context.Context, string, string) (*Verdict, error) {
-	panic("not a judge")
-}
-func (v pairwiseValidator) validate() error { return v.p.validate() }
 
 // validateSampling checks sampling values; prefix is "With" for the loop's
 // options and "WithJudge" for a judge's.

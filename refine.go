@@ -167,9 +167,6 @@ func (c *config) parts() (Judge, Refiner, error) {
 		}
 		refiner = &llmRefiner{p: c.provider, sampling: c.sampling, system: system, history: c.history}
 	}
-	if c.guard != nil && c.guard.p == nil {
-		return nil, nil, ErrNoProvider
-	}
 	return judge, refiner, nil
 }
 
