@@ -163,23 +163,61 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// spentError carries the tokens a failing part spent before it failed
-// (a composite judge whose second part failed, a sampling judge with one
-// failed sample), so that the run counts them. Built-in parts that call
-// their model through call are counted anyway; this serves the usage that
-// custom parts report.
-type spentError struct {
+// WithUsage attaches the tokens a failed call spent to err, so that
+// whoever counts usage (the Loop, eval, your own code) counts them: a
+// composite judge whose second part failed, a sampling judge with one
+// failed sample. UsageOf reads them back. errors.Is and errors.As see
+// through the returned error, and its message is err's. A nil err stays
+// nil.
+func WithUsage(err error, u Usage) error {
+	if err == nil {
+		return nil
+	}
+	return &usageError{err: err, usage: u}
+}
+
+type usageError struct {
 	err   error
 	usage Usage
 }
 
-func (e *spentError) Error() string { return e.err.Error() }
-func (e *spentError) Unwrap() error { return e.err }
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
 
-// withSpent attaches usage to err (nil stays nil).
-func withSpent(err error, u Usage) error {
-	if err == nil || u == (Usage{}) {
-		return err
+// UsageOf returns the tokens that err says were spent before it happened.
+// Carriers are errors made by WithUsage, *StepError and *VerdictError.
+// UsageOf walks err's chain in errors.As order and returns the first
+// carrier's usage: a carrier's usage already includes what it wraps (a
+// *StepError carries the whole run's). Where the chain forks (errors.Join,
+// or any error whose Unwrap returns []error) it returns the sum of the
+// first carrier of each branch. A nil error, or one with no carrier,
+// gives the zero Usage.
+func UsageOf(err error) Usage {
+	u, _ := usageOf(err)
+	return u
+}
+
+func usageOf(err error) (Usage, bool) {
+	switch e := err.(type) {
+	case nil:
+		return Usage{}, false
+	case *usageError:
+		return e.usage, true
+	case *StepError:
+		return e.Usage, true
+	case *VerdictError:
+		return e.Usage, true
+	case interface{ Unwrap() error }:
+		return usageOf(e.Unwrap())
+	case interface{ Unwrap() []error }:
+		var sum Usage
+		found := false
+		for _, c := range e.Unwrap() {
+			if u, ok := usageOf(c); ok {
+				sum, found = sum.Add(u), true
+			}
+		}
+		return sum, found
 	}
-	return &spentError{err: err, usage: u}
+	return Usage{}, false
 }

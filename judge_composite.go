@@ -2,7 +2,6 @@ package refine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -184,7 +183,7 @@ func (c *CompositeJudge) Evaluate(ctx context.Context, query, answer string) (*V
 				return nil
 			})
 			if err != nil {
-				spentBy[i] = spentBy[i].Add(reportedUsage(err))
+				spentBy[i] = spentBy[i].Add(UsageOf(err))
 				return fmt.Errorf("refine: composite judge part %q: %w", p.Name, err)
 			}
 			return nil
@@ -198,22 +197,11 @@ func (c *CompositeJudge) Evaluate(ctx context.Context, query, answer string) (*V
 			}
 			total = total.Add(spentBy[i])
 		}
-		return nil, withSpent(err, total)
+		return nil, WithUsage(err, total)
 	}
 	return c.combine(verdicts), nil
 }
 
-// reportedUsage is the usage a failed judge reports with its error: the
-// *VerdictError's, or what withSpent attached.
-func reportedUsage(err error) Usage {
-	if se := (*spentError)(nil); errors.As(err, &se) {
-		return se.usage
-	}
-	if ve := (*VerdictError)(nil); errors.As(err, &ve) {
-		return ve.Usage
-	}
-	return Usage{}
-}
 
 func (c *CompositeJudge) combine(vs []*Verdict) *Verdict {
 	out := &Verdict{}

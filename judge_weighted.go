@@ -111,7 +111,7 @@ func (j *LLMJudge) evaluateWeighted(ctx context.Context, query, answer string) (
 			return nil, err
 		case len(resp.Logprobs) == 0:
 			if j.cfg.requireLogprobs {
-				return nil, withSpent(fmt.Errorf("refine: RequireLogprobs: the judge's provider returned no log-probabilities: %w", errors.ErrUnsupported), resp.Usage)
+				return nil, WithUsage(fmt.Errorf("refine: RequireLogprobs: the judge's provider returned no log-probabilities: %w", errors.ErrUnsupported), resp.Usage)
 			}
 			j.noLogprobs.Store(true)
 			spent = resp.Usage
@@ -125,7 +125,7 @@ func (j *LLMJudge) evaluateWeighted(ctx context.Context, query, answer string) (
 				return v, nil
 			}
 			if j.cfg.requireLogprobs {
-				return nil, withSpent(fmt.Errorf("refine: RequireLogprobs: the score %s is not one token among the log-probabilities: %w",
+				return nil, WithUsage(fmt.Errorf("refine: RequireLogprobs: the score %s is not one token among the log-probabilities: %w",
 					formatScore(v.Score), errors.ErrUnsupported), usage)
 			}
 			spent = usage
@@ -342,7 +342,7 @@ func (j *LLMJudge) sample(ctx context.Context, msgs []Message, spent Usage) (*Ve
 		if errors.As(err, &ve) {
 			ve.Usage = total
 		}
-		return nil, withSpent(err, total)
+		return nil, WithUsage(err, total)
 	}
 	v := mergeSamples(verdicts)
 	v.Usage, v.Method = total, MethodSamples

@@ -144,3 +144,13 @@ type TokenLogprob struct {
 	Logprob float64
 	Top     []TokenLogprob
 }
+
+// Validator is implemented by any part that can be checked before a run:
+// New and Run call Validate on every provider, judge (composite parts and
+// the regression guard included), refiner and stop condition that has
+// it, before any model call, and fail with its error (wrapped, so that
+// errors.Is finds it). Every built-in part implements it. Validate must
+// not call a model.
+type Validator interface {
+	Validate() error
+}

@@ -221,16 +221,19 @@ func checkQuery(q string) error {
 			i += n
 		}
 	}
-	if blank(q) {
+	if IsBlank(q) {
 		return ErrEmptyQuery
 	}
 	return nil
 }
 
-// blank reports whether s has no visible character: only white space,
-// control, format (zero-width, BOM, bidi marks) and combining characters,
-// and the Hangul and Braille fillers that render as nothing.
-func blank(s string) bool {
+// IsBlank reports whether s has no visible character: only white space,
+// control characters (NUL included), format characters (zero-width
+// spaces and joiners, BOM, bidi marks), combining marks on nothing, and
+// the Hangul and Braille fillers that render as nothing. It is the check
+// Run applies to queries (ErrEmptyQuery) and to answers; use it to reject
+// the same input before it reaches a Loop.
+func IsBlank(s string) bool {
 	for _, r := range s {
 		switch {
 		case unicode.IsSpace(r), unicode.Is(unicode.Cc, r), unicode.Is(unicode.Cf, r),
@@ -517,7 +520,7 @@ func (r *run) attempt(ctx context.Context, round, candidate int, history []Attem
 	if err == nil {
 		err = checkResponse(resp)
 	}
-	reported := spent(err)
+	reported := UsageOf(err)
 	if err == nil {
 		reported = resp.Usage
 	}
@@ -525,7 +528,7 @@ func (r *run) attempt(ctx context.Context, round, candidate int, history []Attem
 	if err != nil {
 		return fail(stage, err)
 	}
-	if blank(resp.Text) {
+	if IsBlank(resp.Text) {
 		return fail(stage, fmt.Errorf("the model returned an empty answer (finish reason %q)", resp.FinishReason))
 	}
 	r.obs.emit(Event{Kind: kind, Round: round, Candidate: candidate, Usage: genUsage, Duration: time.Since(start)})
@@ -539,7 +542,7 @@ func (r *run) attempt(ctx context.Context, round, candidate int, history []Attem
 	if err == nil {
 		err = checkVerdict(v)
 	}
-	reported = spent(err)
+	reported = UsageOf(err)
 	if err == nil {
 		reported = v.Usage
 	}
@@ -555,20 +558,6 @@ func (r *run) attempt(ctx context.Context, round, candidate int, history []Attem
 			"score", v.Score, "issues", len(v.Issues), "tokens", a.Usage.Total(), "duration", a.Duration)
 	}
 	return a, false, nil
-}
-
-// spent returns the usage a failed part reported with its error.
-func spent(err error) Usage {
-	if err == nil {
-		return Usage{}
-	}
-	if se := (*spentError)(nil); errors.As(err, &se) {
-		return se.usage
-	}
-	if ve := (*VerdictError)(nil); errors.As(err, &ve) {
-		return ve.Usage
-	}
-	return Usage{}
 }
 
 // checkVerdict rejects what a custom judge may get wrong.

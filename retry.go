@@ -128,21 +128,28 @@ func WithRetry(policy RetryPolicy) Option {
 	return func(c *config) { c.retry = policy }
 }
 
-// wrapper is implemented by this package's middleware, so that the Loop
-// can tell a provider the user already wrapped.
-type wrapper interface{ unwrapProvider() Provider }
+// A Retrier is a provider that retries transient failures itself, as the
+// built-in adapters do by default. Retries reports whether it does (an
+// adapter built with RetryPolicy{MaxRetries: -1} does not). RetryProvider
+// adds no second layer around a Retrier that retries, found directly or
+// through the Unwrap() Provider methods of wrappers, so that a policy of N
+// retries means N+1 requests per call, never (N+1)².
+type Retrier interface {
+	Provider
+	Retries() bool
+}
 
-// hasRetry reports whether p went through RetryProvider.
+// hasRetry reports whether p, or a provider it wraps, retries by itself.
 func hasRetry(p Provider) bool {
 	for p != nil {
-		switch w := p.(type) {
-		case *retryProvider, *retryStreamProvider:
+		if r, ok := p.(Retrier); ok && r.Retries() {
 			return true
-		case wrapper:
-			p = w.unwrapProvider()
-		default:
+		}
+		w, ok := p.(interface{ Unwrap() Provider })
+		if !ok {
 			return false
 		}
+		p = w.Unwrap()
 	}
 	return false
 }
@@ -153,7 +160,12 @@ type retryProvider struct {
 	gate   gate
 }
 
-func (r *retryProvider) unwrapProvider() Provider { return r.p }
+// Unwrap returns the provider that r retries.
+func (r *retryProvider) Unwrap() Provider { return r.p }
+
+// Retries reports whether r retries: true unless its policy has
+// MaxRetries < 0.
+func (r *retryProvider) Retries() bool { return r.policy.MaxRetries > 0 }
 
 // Model returns the model of the wrapped provider, when it names one.
 func (r *retryProvider) Model() string { return modelOf(r.p) }
@@ -330,7 +342,8 @@ type limitProvider struct {
 	slots chan struct{}
 }
 
-func (l *limitProvider) unwrapProvider() Provider { return l.p }
+// Unwrap returns the provider that l limits.
+func (l *limitProvider) Unwrap() Provider { return l.p }
 
 // Model returns the model of the wrapped provider, when it names one.
 func (l *limitProvider) Model() string { return modelOf(l.p) }

@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/selfrefine/refine"
 )
@@ -91,7 +90,7 @@ func TestProvider(p refine.Provider) error {
 			if u.CachedInputTokens > u.InputTokens || u.ReasoningTokens > u.OutputTokens {
 				fail("%s: usage %+v: cached tokens are part of InputTokens and reasoning tokens part of OutputTokens", what, u)
 			}
-			if blank(resp.Text) {
+			if refine.IsBlank(resp.Text) {
 				fail("%s: returned blank Text (finish reason %q) and no error; the loop takes a blank answer for a failure", what, resp.FinishReason)
 			}
 		}
@@ -261,20 +260,4 @@ func checkDone(fail func(string, ...any), part, result string, call func(context
 			fail("%s: did not return within %v; a %s must honour its context", tc.name, cancelWait, part)
 		}
 	}
-}
-
-// blank reports whether s has no visible character, as the loop judges an
-// answer: white space, control and format characters (zero-width, BOM),
-// combining marks and the Hangul and Braille fillers.
-func blank(s string) bool {
-	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r), unicode.Is(unicode.Cc, r), unicode.Is(unicode.Cf, r),
-			unicode.Is(unicode.Mn, r), unicode.Is(unicode.Me, r):
-		case r == '\u115F', r == '\u1160', r == '\u3164', r == '\uFFA0', r == '\u2800':
-		default:
-			return false
-		}
-	}
-	return true
 }
