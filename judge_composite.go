@@ -202,7 +202,6 @@ func (c *CompositeJudge) Evaluate(ctx context.Context, query, answer string) (*V
 	return c.combine(verdicts), nil
 }
 
-
 func (c *CompositeJudge) combine(vs []*Verdict) *Verdict {
 	out := &Verdict{}
 	// The rule over the scoring parts. Weights are divided by the largest,
