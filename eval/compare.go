@@ -285,8 +285,16 @@ func armError(name string, err error) error {
 	return fmt.Errorf("arm %s: %w", name, err)
 }
 
-// answer runs one arm on query for trial k.
-func answer(ctx context.Context, cfg *compareConfig, arm *Arm, query string, k int) ArmAnswer {
+// answer runs one arm on query for trial k; a panic in it is the arm's
+// error, so that the other arm still runs and its tokens count.
+func answer(ctx context.Context, cfg *compareConfig, arm *Arm, query string, k int) (out ArmAnswer) {
+	if err := safely(func() { out = answerUnsafe(ctx, cfg, arm, query, k) }); err != nil {
+		out.err = err
+	}
+	return out
+}
+
+func answerUnsafe(ctx context.Context, cfg *compareConfig, arm *Arm, query string, k int) ArmAnswer {
 	if arm.Loop != nil {
 		res, err := arm.Loop.Run(ctx, query)
 		out := ArmAnswer{err: err}
