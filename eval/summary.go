@@ -208,13 +208,13 @@ func (r *Report) Verdict() string {
 		if r.WinsB > r.WinsA {
 			w, l, rate = r.B, r.A, Interval{1 - r.WinRateA.Estimate, 1 - r.WinRateA.High, 1 - r.WinRateA.Low}
 		}
-		s = fmt.Sprintf("%s wins significantly: it beats %s in %s of decisive comparisons (%s interval %s–%s, p = %s)",
+		s = fmt.Sprintf("%s wins significantly: it beats %s in %s of decisive comparisons (%s interval %s–%s, p %s)",
 			w, l, pct(rate.Estimate), conf, pct(rate.Low), pct(rate.High), fmtP(r.P))
 	case r.WinRateA.Contains(0.5):
-		s = fmt.Sprintf("not enough tasks to tell: the %s interval of %s's win rate (%s–%s) spans 50%% (p = %s)",
+		s = fmt.Sprintf("not enough tasks to tell: the %s interval of %s's win rate (%s–%s) spans 50%% (p %s)",
 			conf, r.A, pct(r.WinRateA.Low), pct(r.WinRateA.High), fmtP(r.P))
 	default:
-		s = fmt.Sprintf("leaning %s, but not significant: %s's win rate %s (%s interval %s–%s), p = %s",
+		s = fmt.Sprintf("leaning %s, but not significant: %s's win rate %s (%s interval %s–%s), p %s",
 			lead(r), r.A, pct(r.WinRateA.Estimate), conf, pct(r.WinRateA.Low), pct(r.WinRateA.High), fmtP(r.P))
 	}
 	s += fmt.Sprintf("; %d of %d tasks compared, %d ties", r.Compared, r.Tasks, r.Ties)
@@ -241,7 +241,7 @@ func pct(x float64) string {
 
 func fmtP(p float64) string {
 	if p < 0.001 {
-		return fmt.Sprintf("%.1g", p)
+		return "< 0.001"
 	}
-	return fmt.Sprintf("%.3g", p)
+	return "= " + fmt.Sprintf("%.3g", p)
 }

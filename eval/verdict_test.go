@@ -22,7 +22,7 @@ func TestVerdict(t *testing.T) {
 		want  []string
 		worse bool
 	}{
-		{report(27, 3, 0, 0), []string{"baseline wins significantly", "beats candidate in 90% of decisive", "p = 8e-06", "30 of 30 tasks compared"}, true},
+		{report(27, 3, 0, 0), []string{"baseline wins significantly", "beats candidate in 90% of decisive", "p < 0.001", "30 of 30 tasks compared"}, true},
 		{report(3, 27, 0, 2), []string{"candidate wins significantly", "beats baseline in 90%", "(95% interval 74.4%–96.5%", "2 failed (not counted)"}, false},
 		{report(6, 4, 5, 0), []string{"not enough tasks to tell", "spans 50%", "p = 0.754", "5 ties"}, false},
 		{report(0, 0, 4, 1), []string{"no difference found: all 4 compared tasks are ties", "1 failed"}, false},
