@@ -36,6 +36,7 @@ type CompareOption func(*compareConfig)
 
 type compareConfig struct {
 	repeat      int
+	repeatSet   bool
 	confidence  float64
 	seed        uint64
 	concurrency int
@@ -63,7 +64,7 @@ func Repeat(k int) CompareOption {
 		if k < 1 || k > 1000 {
 			c.fail("Repeat(%d): want 1 to 1000 trials per task", k)
 		}
-		c.repeat = k
+		c.repeat, c.repeatSet = k, true
 	}
 }
 
@@ -122,21 +123,44 @@ func Prices(prices map[string]refine.Price) CompareOption {
 // what was done, with tasks left undone counted as failed, together with
 // ctx's error.
 func Compare(ctx context.Context, tasks []Task, judge *refine.PairwiseJudge, a, b Arm, opts ...CompareOption) (*Report, error) {
-	cfg := compareConfig{repeat: 1, confidence: 0.95, concurrency: 4}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	if cfg.err != nil {
-		return nil, cfg.err
-	}
-	if err := validate(tasks, judge, &a, &b); err != nil {
+	cfg, err := newConfig(opts)
+	if err != nil {
 		return nil, err
 	}
+	if err := validate(tasks, judge); err != nil {
+		return nil, err
+	}
+	if err := checkArms(&a, &b); err != nil {
+		return nil, err
+	}
+	trials := make([]int, len(tasks))
+	for i := range trials {
+		trials[i] = cfg.repeat
+	}
+	return run(ctx, cfg, tasks, trials, judge, a.Name, b.Name, func(ctx context.Context, i int, tr *Trial) {
+		tr.A = answer(ctx, cfg, &a, tasks[i].Query, tr.Index)
+		tr.B = answer(ctx, cfg, &b, tasks[i].Query, tr.Index)
+	})
+}
+
+func newConfig(opts []CompareOption) (*compareConfig, error) {
+	cfg := &compareConfig{repeat: 1, confidence: 0.95, concurrency: 4}
+	for _, o := range opts {
+		if o != nil {
+			o(cfg)
+		}
+	}
+	return cfg, cfg.err
+}
+
+// run is the engine of Compare and CompareAnswers: for each trial k of
+// task i (trials[i] of them) answer fills in both answers, then the judge
+// compares them; the trials are then summed up into the report.
+func run(ctx context.Context, cfg *compareConfig, tasks []Task, trials []int, judge *refine.PairwiseJudge, nameA, nameB string,
+	answer func(ctx context.Context, i int, tr *Trial)) (*Report, error) {
 	results := make([]TaskResult, len(tasks))
 	for i, t := range tasks {
-		results[i] = TaskResult{ID: t.ID, Trials: make([]Trial, cfg.repeat)}
+		results[i] = TaskResult{ID: t.ID, Trials: make([]Trial, trials[i])}
 		for k := range results[i].Trials {
 			results[i].Trials[k].Index = k
 		}
@@ -147,17 +171,21 @@ func Compare(ctx context.Context, tasks []Task, judge *refine.PairwiseJudge, a, 
 	g.SetLimit(cfg.concurrency)
 	for i, t := range tasks {
 		j := judge.WithReference(t.Reference)
-		for k := range cfg.repeat {
+		for k := range trials[i] {
 			g.Go(func() error {
 				tr := &results[i].Trials[k]
 				if ctx.Err() != nil {
 					tr.fail(fmt.Errorf("not run: %w", context.Cause(ctx)))
 					return nil
 				}
-				if err := safely(func() { runTrial(ctx, &cfg, t, j, &a, &b, tr) }); err != nil {
+				if err := safely(func() { answer(ctx, i, tr) }); err != nil {
+					tr.fail(err)
+					return nil
+				}
+				if err := safely(func() { judgeTrial(ctx, t, j, nameA, nameB, tr) }); err != nil {
 					tr.fail(err)
 				}
-				if k == 0 && cfg.repeat > 1 && tr.Winner != "" {
+				if k == 0 && trials[i] > 1 && tr.Winner != "" {
 					if err := safely(func() { rejudge(ctx, t, j, &results[i], tr) }); err != nil {
 						results[i].RejudgeError = err.Error()
 					}
@@ -167,14 +195,14 @@ func Compare(ctx context.Context, tasks []Task, judge *refine.PairwiseJudge, a, 
 		}
 	}
 	_ = g.Wait()
-	r := summarize(&cfg, a.Name, b.Name, results)
+	r := summarize(cfg, nameA, nameB, results)
 	if err := ctx.Err(); err != nil {
 		return r, context.Cause(ctx)
 	}
 	return r, nil
 }
 
-func validate(tasks []Task, judge *refine.PairwiseJudge, a, b *Arm) error {
+func validate(tasks []Task, judge *refine.PairwiseJudge) error {
 	if len(tasks) == 0 {
 		return fmt.Errorf("eval: no tasks to compare: %w", refine.ErrInvalidOption)
 	}
@@ -202,6 +230,10 @@ func validate(tasks []Task, judge *refine.PairwiseJudge, a, b *Arm) error {
 	if _, err := judge.Compare(context.Background(), "probe", "same", "same"); err != nil {
 		return fmt.Errorf("eval: the comparison judge: %w", err)
 	}
+	return nil
+}
+
+func checkArms(a, b *Arm) error {
 	for _, arm := range []struct {
 		label string
 		arm   *Arm
@@ -246,13 +278,11 @@ func safely(f func()) (err error) {
 	return nil
 }
 
-// runTrial answers t with both arms and compares the answers; every
-// outcome, failures included, lands in tr.
-func runTrial(ctx context.Context, cfg *compareConfig, t Task, j *refine.PairwiseJudge, a, b *Arm, tr *Trial) {
-	tr.A = answer(ctx, cfg, a, t.Query, tr.Index)
-	tr.B = answer(ctx, cfg, b, t.Query, tr.Index)
-	if tr.A.err != nil || tr.B.err != nil {
-		tr.fail(errors.Join(armError(a.Name, tr.A.err), armError(b.Name, tr.B.err)))
+// judgeTrial compares the trial's two answers; every outcome, failures
+// included, lands in tr. A trial with a failed arm is not judged.
+func judgeTrial(ctx context.Context, t Task, j *refine.PairwiseJudge, nameA, nameB string, tr *Trial) {
+	if tr.A.Err != nil || tr.B.Err != nil {
+		tr.fail(errors.Join(armError(nameA, tr.A.Err), armError(nameB, tr.B.Err)))
 		return
 	}
 	c, err := j.Compare(ctx, t.Query, tr.A.Answer, tr.B.Answer)
@@ -289,7 +319,7 @@ func armError(name string, err error) error {
 // error, so that the other arm still runs and its tokens count.
 func answer(ctx context.Context, cfg *compareConfig, arm *Arm, query string, k int) (out ArmAnswer) {
 	if err := safely(func() { out = answerUnsafe(ctx, cfg, arm, query, k) }); err != nil {
-		out.err = err
+		out.Err = err
 	}
 	return out
 }
@@ -297,13 +327,16 @@ func answer(ctx context.Context, cfg *compareConfig, arm *Arm, query string, k i
 func answerUnsafe(ctx context.Context, cfg *compareConfig, arm *Arm, query string, k int) ArmAnswer {
 	if arm.Loop != nil {
 		res, err := arm.Loop.Run(ctx, query)
-		out := ArmAnswer{err: err}
+		out := ArmAnswer{Err: err}
 		if res == nil {
 			out.Usage = refine.UsageOf(err)
 			out.CostKnown = out.Usage == (refine.Usage{})
 			return out
 		}
 		out.Answer, out.Usage, out.Cost, out.CostKnown = res.Answer, res.Usage, res.Cost, res.CostKnown
+		if len(res.Attempts) > 0 {
+			out.DraftAnswer = res.Attempts[0].Answer
+		}
 		score := res.Score
 		out.Score = &score
 		if len(res.Attempts) > 0 && res.Attempts[0].Verdict != nil {
@@ -327,12 +360,12 @@ func answerUnsafe(ctx context.Context, cfg *compareConfig, arm *Arm, query strin
 	resp, err := arm.Provider.Complete(ctx, req)
 	if err != nil {
 		u := refine.UsageOf(err)
-		return ArmAnswer{Usage: u, CostKnown: u == (refine.Usage{}), err: err}
+		return ArmAnswer{Usage: u, CostKnown: u == (refine.Usage{}), Err: err}
 	}
 	out := ArmAnswer{Answer: resp.Text, Usage: resp.Usage, Model: resp.Model}
 	out.Cost, out.CostKnown = refine.Cost(cfg.prices, resp.Model, resp.Usage)
 	if refine.IsBlank(resp.Text) {
-		out.err = fmt.Errorf("blank answer %q (finish reason %q)", truncate(resp.Text), resp.FinishReason)
+		out.Err = fmt.Errorf("blank answer %q (finish reason %q)", truncate(resp.Text), resp.FinishReason)
 	}
 	return out
 }

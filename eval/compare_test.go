@@ -202,8 +202,8 @@ func TestCompareKnownWinRate(t *testing.T) {
 		switch {
 		case i%17 == 3:
 			failedSeen++
-			if res.Outcome != eval.OutcomeFailed || tr.B.Err() == nil || tr.Winner != "" || res.UsageJudge.Total() != 0 {
-				t.Errorf("task %d (arm B failed): outcome %q, B err %v, winner %q, judge tokens %d", i, res.Outcome, tr.B.Err(), tr.Winner, res.UsageJudge.Total())
+			if res.Outcome != eval.OutcomeFailed || tr.B.Err == nil || tr.Winner != "" || res.UsageJudge.Total() != 0 {
+				t.Errorf("task %d (arm B failed): outcome %q, B err %v, winner %q, judge tokens %d", i, res.Outcome, tr.B.Err, tr.Winner, res.UsageJudge.Total())
 			}
 		case i%19 == 5:
 			failedSeen++

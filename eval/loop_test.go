@@ -96,8 +96,8 @@ func TestCompareLoopArm(t *testing.T) {
 		t.Errorf("CostKnown: got true, but the one-call arm has no price")
 	}
 	res := r.Results[10]
-	if res.Outcome != eval.OutcomeFailed || res.Trials[0].A.Answer != "alpha draft task-10" || res.Trials[0].A.Err() == nil {
-		t.Errorf("task 10: outcome %q, answer %q, err %v; want failed with the draft kept", res.Outcome, res.Trials[0].A.Answer, res.Trials[0].A.Err())
+	if res.Outcome != eval.OutcomeFailed || res.Trials[0].A.Answer != "alpha draft task-10" || res.Trials[0].A.Err == nil {
+		t.Errorf("task 10: outcome %q, answer %q, err %v; want failed with the draft kept", res.Outcome, res.Trials[0].A.Answer, res.Trials[0].A.Err)
 	}
 
 	// The same seed gives the same intervals; another seed other bounds.

@@ -204,7 +204,7 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.UsageA != r.UsageA || back.WinRateA != r.WinRateA || back.Results[2].Trials[0].A.Err() == nil || back.Results[0].UsageJudge != r.Results[0].UsageJudge {
+	if back.UsageA != r.UsageA || back.WinRateA != r.WinRateA || back.Results[2].Trials[0].A.Err == nil || back.Results[0].UsageJudge != r.Results[0].UsageJudge {
 		t.Errorf("round trip: got %+v, want %+v", back, *r)
 	}
 }

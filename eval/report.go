@@ -12,9 +12,13 @@ import (
 // refine.WinnerB and refine.Tie.
 const OutcomeFailed = "failed"
 
-// ArmAnswer is what one arm returned in one trial.
+// ArmAnswer is what one arm returned in one trial. Compare fills it in;
+// for CompareAnswers the caller does, from runs already made.
 type ArmAnswer struct {
 	Answer string `json:"answer"` // the final answer; a failed Loop run's partial answer too
+	// DraftAnswer is a Loop run's first draft (Attempts[0]), so that the
+	// final answer can be compared with it afterwards at no extra call.
+	DraftAnswer string `json:"draft_answer,omitempty"`
 	// Score and DraftScore are a Loop arm's final score and its first
 	// draft's, as the Loop's own judge gave them (nil for a Provider arm,
 	// or when the run returned no Result).
@@ -24,11 +28,11 @@ type ArmAnswer struct {
 	Usage      refine.Usage `json:"-"`
 	Cost       float64      `json:"cost"`
 	CostKnown  bool         `json:"cost_known"`
-	err        error
+	// Err is why the run or call failed (its answer may be partial), or
+	// nil. A trial with an Err is failed and never judged. In JSON it is
+	// its text, under "error".
+	Err error `json:"-"`
 }
-
-// Err returns the error of the arm's run or call, or nil.
-func (a ArmAnswer) Err() error { return a.err }
 
 // Trial is one run of a task: both arms' answers and the comparison.
 type Trial struct {
@@ -233,8 +237,8 @@ type armAnswerJSON struct {
 // MarshalJSON writes the answer in snake_case, with its error's text.
 func (a ArmAnswer) MarshalJSON() ([]byte, error) {
 	v := armAnswerJSON{armAnswerFields: (*armAnswerFields)(&a), Usage: toJSON(a.Usage)}
-	if a.err != nil {
-		v.Error = a.err.Error()
+	if a.Err != nil {
+		v.Error = a.Err.Error()
 	}
 	return json.Marshal(v)
 }
@@ -248,7 +252,7 @@ func (a *ArmAnswer) UnmarshalJSON(b []byte) error {
 	}
 	a.Usage = v.Usage.usage()
 	if v.Error != "" {
-		a.err = errors.New(v.Error)
+		a.Err = errors.New(v.Error)
 	}
 	return nil
 }
