@@ -106,22 +106,28 @@ func Prices(prices map[string]refine.Price) CompareOption {
 // answers in both orders (a split decision is a tie). A task whose arm or
 // comparison returned an error counts in Failed (even with a partial
 // Result), never as a win, loss or tie; its tokens still count. With
-// repeats, trials of a task are aggregated into one outcome per task before
-// the interval and the test; the trial index reaches providers as
-// Request.Seed.
+// repeats, trials of a task are aggregated into one outcome per task
+// before the interval and the test; the trial index reaches a Provider
+// arm's call as Request.Seed (a Loop has no per-run seed, so a Loop arm's
+// trials are independent runs of it).
 //
 // Each task's Reference reaches the judge through
 // (*refine.PairwiseJudge).WithReference. A judge that compares the arms'
 // outputs should not be the judge a Loop arm optimised toward, nor the
 // model that wrote the answers: both overstate the gain.
 //
+// A Provider arm makes exactly one call per task and trial, as is (wrap it
+// in refine.RetryProvider to retry); a blank reply is a failure. A Loop
+// arm calls Run. The arms of a trial run one after the other, then the
+// comparison; Concurrency trials run at once.
+//
 // Bad input is an error wrapping refine.ErrInvalidOption before any model
 // call: no tasks, a blank or repeated id, a blank query, an arm with both
-// or neither of Loop and Provider, a nil or misconfigured judge, a bad
-// option. Task failures are not errors of Compare: they are counted and
-// kept in Report.Results. When ctx ends, Compare returns the report of
-// what was done, with tasks left undone counted as failed, together with
-// ctx's error.
+// or neither of Loop and Provider (or System or Sampling on a Loop arm), a
+// nil or misconfigured judge, a bad option. Task failures are not errors
+// of Compare: they are counted and kept in Report.Results. When ctx ends,
+// Compare returns the report of what was done, tasks left undone counted
+// as failed, with ctx's error.
 func Compare(ctx context.Context, tasks []Task, judge *refine.PairwiseJudge, a, b Arm, opts ...CompareOption) (*Report, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {

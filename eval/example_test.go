@@ -2,6 +2,7 @@ package eval_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -77,4 +78,64 @@ func ExampleCompare() {
 	// Output:
 	// small+refine wins significantly: it beats big, one call in 100% of decisive comparisons (95% interval 74.1%–100%, p < 0.001); 11 of 12 tasks compared, 0 ties, 1 failed (not counted)
 	// wins 11–0, ties 0, failed 1, p = 0.0010
+}
+
+// Gate a prompt change in a Go test: fail when the new prompt loses
+// significantly to the old one. Here the judge prefers the old prompt's
+// answers on every task, so the gate closes.
+func ExampleCheckNotWorse() {
+	model := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+		return &refine.Response{Text: req.Messages[0].Content + " " + req.Messages[1].Content}, nil
+	})
+	judge := refine.NewPairwiseJudge(refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+		user := req.Messages[1].Content
+		if strings.Index(user, "Show your steps.") < strings.Index(user, "Be terse.") {
+			return &refine.Response{Text: "[[A]]"}, nil
+		}
+		return &refine.Response{Text: "[[B]]"}, nil
+	}))
+	var tasks []eval.Task
+	for i := range 10 {
+		tasks = append(tasks, eval.Task{ID: fmt.Sprint(i), Query: fmt.Sprintf("What is %d × 7?", i)})
+	}
+	_, err := eval.CheckNotWorse(context.Background(), tasks, judge,
+		eval.Arm{Name: "old prompt", Provider: model, System: "Show your steps."},
+		eval.Arm{Name: "new prompt", Provider: model, System: "Be terse."})
+	fmt.Println(errors.Is(err, eval.ErrWorse))
+	fmt.Println(err)
+	// Output:
+	// true
+	// eval: the candidate is significantly worse than the baseline: old prompt wins significantly: it beats new prompt in 100% of decisive comparisons (95% interval 72.2%–100%, p = 0.00195); 10 of 10 tasks compared, 0 ties
+}
+
+// Compare two runs after the fact, by task id, as `refine compare` does:
+// an id one side lacks is counted as failed, not dropped.
+func ExampleCompareAnswers() {
+	judge := refine.NewPairwiseJudge(refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+		return &refine.Response{Text: "[[C]]"}, nil // the judge sees no difference
+	}))
+	one := func(text string) []eval.ArmAnswer { return []eval.ArmAnswer{{Answer: text}} }
+	pairs := []eval.Pair{
+		{Task: eval.Task{ID: "1", Query: "Name a prime."}, A: one("2"), B: one("3")},
+		{Task: eval.Task{ID: "2", Query: "Name an even number."}, A: one("4"), B: one("8")},
+		{Task: eval.Task{ID: "3", Query: "Name a square."}, A: one("9")}, // missing from the candidate run
+	}
+	r, err := eval.CompareAnswers(context.Background(), pairs, judge, "baseline", "candidate")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(r.Verdict())
+	for _, res := range r.Results {
+		line := res.ID + " " + res.Outcome
+		if e := res.Trials[0].Error; e != "" {
+			line += ": " + e
+		}
+		fmt.Println(line)
+	}
+	// Output:
+	// no difference found: all 2 compared tasks are ties; 2 of 3 tasks compared, 2 ties, 1 failed (not counted)
+	// 1 tie
+	// 2 tie
+	// 3 failed: arm candidate: no answer from candidate
 }
