@@ -231,6 +231,11 @@ func validate(tasks []Task, judge *refine.PairwiseJudge) error {
 	if judge == nil {
 		return fmt.Errorf("eval: the comparison judge is nil: %w", refine.ErrInvalidOption)
 	}
+	if v, ok := any(judge).(refine.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("eval: the comparison judge: %w", err)
+		}
+	}
 	// Identical answers are a tie without a model call, after the judge's
 	// options are checked: this reports a misconfigured judge for free.
 	if _, err := judge.Compare(context.Background(), "probe", "same", "same"); err != nil {
@@ -264,6 +269,25 @@ func (a *Arm) check() error {
 		return errors.New("System applies to a Provider arm only (a Loop takes refine.WithSystemPrompt)")
 	case a.Loop != nil && !isZeroSampling(a.Sampling):
 		return errors.New("Sampling applies to a Provider arm only (a Loop takes its own sampling options)")
+	}
+	var part any = a.Provider
+	if a.Loop != nil {
+		part = a.Loop
+	}
+	if v, ok := part.(refine.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	// The same ranges as the Loop's sampling options.
+	s := a.Sampling
+	switch {
+	case s.Temperature != nil && !(*s.Temperature >= 0 && *s.Temperature <= 2):
+		return fmt.Errorf("Sampling.Temperature %v must be within [0, 2]", *s.Temperature)
+	case s.TopP != nil && !(*s.TopP >= 0 && *s.TopP <= 1):
+		return fmt.Errorf("Sampling.TopP %v must be within [0, 1]", *s.TopP)
+	case s.MaxTokens < 0:
+		return fmt.Errorf("Sampling.MaxTokens %d must be >= 0 (0 means the provider's default)", s.MaxTokens)
 	}
 	return nil
 }
@@ -367,6 +391,9 @@ func answerUnsafe(ctx context.Context, cfg *compareConfig, arm *Arm, query strin
 	if err != nil {
 		u := refine.UsageOf(err)
 		return ArmAnswer{Usage: u, CostKnown: u == (refine.Usage{}), Err: err}
+	}
+	if resp == nil {
+		return ArmAnswer{Err: errors.New("the provider returned neither a response nor an error")}
 	}
 	out := ArmAnswer{Answer: resp.Text, Usage: resp.Usage, Model: resp.Model}
 	out.Cost, out.CostKnown = refine.Cost(cfg.prices, resp.Model, resp.Usage)

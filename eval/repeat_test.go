@@ -97,6 +97,13 @@ func TestCompareBadInput(t *testing.T) {
 		{name: "both", a: func(m refine.Provider, l *refine.Loop) eval.Arm { return eval.Arm{Provider: m, Loop: l} }, want: "both Loop and Provider"},
 		{name: "neither", a: func(refine.Provider, *refine.Loop) eval.Arm { return eval.Arm{Name: "x"} }, want: `arm A ("x"): neither`},
 		{name: "system on a loop", a: func(_ refine.Provider, l *refine.Loop) eval.Arm { return eval.Arm{Loop: l, System: "s"} }, want: "System applies"},
+		{name: "bad temperature", a: func(m refine.Provider, _ *refine.Loop) eval.Arm {
+			t := 3.0
+			return eval.Arm{Provider: m, Sampling: refine.Sampling{Temperature: &t}}
+		}, want: "Sampling.Temperature 3"},
+		{name: "provider fails Validate", a: func(m refine.Provider, _ *refine.Loop) eval.Arm {
+			return eval.Arm{Provider: invalidProvider{m}}
+		}, want: "no region configured"},
 		{name: "repeat 0", opts: []eval.CompareOption{eval.Repeat(0)}, want: "Repeat(0)"},
 		{name: "confidence 95", opts: []eval.CompareOption{eval.Confidence(95)}, want: "Confidence(95)"},
 		{name: "concurrency 0", opts: []eval.CompareOption{eval.Concurrency(0)}, want: "Concurrency(0)"},
@@ -208,3 +215,9 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("round trip: got %+v, want %+v", back, *r)
 	}
 }
+
+// invalidProvider is a provider whose configuration is wrong, as
+// refine.Validator reports before any call.
+type invalidProvider struct{ refine.Provider }
+
+func (invalidProvider) Validate() error { return errors.New("no region configured") }
