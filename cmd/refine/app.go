@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -61,6 +62,23 @@ type app struct {
 	afterWrite    func(n int)          // called after the n-th result line of a run was written
 	progressEvery time.Duration        // plain progress lines; <= 0: only the last
 	terminal      func(io.Writer) bool // nil: golang.org/x/term on *os.File
+	waiting       func(what string)    // called when opening a FIFO starts to wait for its other end
+
+	// secrets are the configured credentials, once the models are set
+	// up: scrub removes them from what the command prints and writes.
+	secrets []string
+}
+
+// scrub replaces every configured credential in s. The adapters scrub
+// their own errors; this is the command's own guarantee, for a server
+// that echoes a credential in a way they do not know.
+func (a *app) scrub(s string) string {
+	for _, sec := range a.secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "xxxxx")
+		}
+	}
+	return s
 }
 
 // flags are the options every subcommand takes.
@@ -90,7 +108,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if msg := err.Error(); strings.HasPrefix(msg, "refine:") {
+	if msg := a.scrub(err.Error()); strings.HasPrefix(msg, "refine:") {
 		fmt.Fprintln(a.stderr, msg) // the library's errors name it already
 	} else {
 		fmt.Fprintln(a.stderr, "refine:", msg)
@@ -159,7 +177,6 @@ func (f *flags) loopOptions(cmd *cobra.Command) ([]refine.Option, error) {
 		refine.WithMaxIterations(f.maxIterations),
 		refine.WithCandidates(f.candidates),
 		refine.WithHistory(f.history),
-		refine.WithRetry(refine.RetryPolicy{MaxRetries: f.retries}),
 	}
 	changed := cmd.Flags().Changed
 	if changed("temperature") {
@@ -198,9 +215,9 @@ func loadPrices(path string) (map[string]refine.Price, error) {
 }
 
 // session is what a command runs with: one Loop, built once and shared by
-// every worker, over providers wrapped once. Because all runs call through
-// the same RetryProvider, a Retry-After from the service pauses every
-// worker, and LimitProvider caps the calls in flight.
+// every worker, over one provider per model. Because all runs call through
+// the same adapter, which retries (see withRetries), a Retry-After from the
+// service pauses every worker; LimitProvider caps the calls in flight.
 type session struct {
 	models *models
 	loop   *refine.Loop
@@ -225,12 +242,12 @@ func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, err
 	if err != nil {
 		return nil, err
 	}
-	policy := refine.RetryPolicy{MaxRetries: f.retries}
+	a.secrets = m.secrets
 	wrap := func(p refine.Provider) refine.Provider {
 		if limit > 0 {
 			p = refine.LimitProvider(p, limit)
 		}
-		return refine.RetryProvider(p, policy)
+		return p
 	}
 	s := &session{models: m, gen: wrap(m.gen)}
 	s.judge = s.gen
@@ -268,6 +285,55 @@ func (s *session) cost(model string, u refine.Usage) (float64, bool) {
 		return 0, false
 	}
 	return refine.Cost(s.prices, model, u)
+}
+
+// requested are the models the session's providers were built for, as
+// they name them (a Model() string method; the adapters and wrappers have
+// one).
+func (m *models) requested() []string {
+	set := map[string]bool{}
+	for _, p := range []refine.Provider{m.gen, m.judge, m.pairwise} {
+		if named, ok := p.(interface{ Model() string }); ok && named.Model() != "" {
+			set[named.Model()] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+// answered collects the models that answered a run's calls, as the server
+// named them (Response.Model).
+type answered struct {
+	mu     sync.Mutex
+	models map[string]bool
+}
+
+func (r *answered) add(model string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.models == nil {
+		r.models = map[string]bool{}
+	}
+	r.models[model] = true
+}
+
+func (r *answered) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return sortedKeys(r.models)
+}
+
+// observer records the model of every answered call, then passes the
+// event on to next (nil: nobody). A run has one observer, so everything
+// that watches a run goes through this one.
+func (r *answered) observer(next func(context.Context, refine.Event)) refine.Option {
+	return refine.WithObserver(func(ctx context.Context, e refine.Event) {
+		if e.Kind == refine.EventCall && e.Response != nil {
+			r.add(e.Response.Model)
+		}
+		if next != nil {
+			next(ctx, e)
+		}
+	})
 }
 
 func (a *app) isTerminal(w io.Writer) bool {
