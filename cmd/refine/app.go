@@ -42,12 +42,18 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, progressEvery: 10 * time.Second}
+	return a.main(ctx, args)
+}
+
+// main runs the command as the process does: SIGINT and SIGTERM end ctx.
+// The first one stops the work and saves what it has (nothing the command
+// waits on ignores it: see openCtx and readCtx); restoring the default
+// behaviour then lets a second one end the process at once.
+func (a *app) main(ctx context.Context, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The first Ctrl-C stops the work and saves what it has; restoring the
-	// default behaviour then lets a second one end the process at once.
 	go func() { <-ctx.Done(); stop() }()
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, progressEvery: 10 * time.Second}
 	return a.run(ctx, args)
 }
 
@@ -247,7 +253,7 @@ func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, err
 		if limit > 0 {
 			p = refine.LimitProvider(p, limit)
 		}
-		return p
+		return record(p)
 	}
 	s := &session{models: m, gen: wrap(m.gen)}
 	s.judge = s.gen
@@ -322,18 +328,58 @@ func (r *answered) list() []string {
 	return sortedKeys(r.models)
 }
 
-// observer records the model of every answered call, then passes the
-// event on to next (nil: nobody). A run has one observer, so everything
-// that watches a run goes through this one.
-func (r *answered) observer(next func(context.Context, refine.Event)) refine.Option {
-	return refine.WithObserver(func(ctx context.Context, e refine.Event) {
-		if e.Kind == refine.EventCall && e.Response != nil {
-			r.add(e.Response.Model)
-		}
-		if next != nil {
-			next(ctx, e)
-		}
-	})
+// answeredKey is the context key of the *answered a task's calls are
+// recorded in.
+type answeredKey struct{}
+
+// recording returns ctx with r collecting the models of the calls made
+// under it, through the session's providers.
+func (r *answered) recording(ctx context.Context) context.Context {
+	return context.WithValue(ctx, answeredKey{}, r)
+}
+
+func recordAnswer(ctx context.Context, resp *refine.Response) {
+	if r, ok := ctx.Value(answeredKey{}).(*answered); ok && resp != nil {
+		r.add(resp.Model)
+	}
+}
+
+// recorder notes which model answered each call in the context's
+// *answered. It is transparent: it has the Model, Unwrap and (when p has
+// it) Stream methods of p, so wrapping changes neither what the Loop
+// finds through it nor whether answers stream.
+type recorder struct{ p refine.Provider }
+
+func (r *recorder) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	resp, err := r.p.Complete(ctx, req)
+	if err == nil {
+		recordAnswer(ctx, resp)
+	}
+	return resp, err
+}
+
+func (r *recorder) Model() string           { return modelName(r.p) }
+func (r *recorder) Unwrap() refine.Provider { return r.p }
+
+type streamRecorder struct {
+	*recorder
+	sp refine.StreamProvider
+}
+
+func (r *streamRecorder) Stream(ctx context.Context, req *refine.Request, delta func(string)) (*refine.Response, error) {
+	resp, err := r.sp.Stream(ctx, req, delta)
+	if err == nil {
+		recordAnswer(ctx, resp)
+	}
+	return resp, err
+}
+
+func record(p refine.Provider) refine.Provider {
+	r := &recorder{p}
+	if sp, ok := p.(refine.StreamProvider); ok {
+		return &streamRecorder{r, sp}
+	}
+	return r
 }
 
 func (a *app) isTerminal(w io.Writer) bool {

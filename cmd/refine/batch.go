@@ -173,7 +173,7 @@ func (a *app) loadTasks(ctx context.Context, path string) ([]task, error) {
 // runTask runs the loop on one task.
 func runTask(ctx context.Context, s *session, t task) *resultLine {
 	var seen answered
-	res, err := s.loop.Run(ctx, t.Query, append(s.taskOptions(t.Reference), seen.observer(nil))...)
+	res, err := s.loop.Run(seen.recording(ctx), t.Query, s.taskOptions(t.Reference)...)
 	l := &resultLine{ID: t.ID, Result: res, Models: seen.list()}
 	if err != nil {
 		l.Error = err.Error()

@@ -87,7 +87,8 @@ func evalTask(ctx context.Context, s *session, t task) *resultLine {
 	var seen answered
 	out := &evalOutcome{CostKnown: s.prices != nil}
 	out.SingleCall.CostKnown = s.prices != nil
-	observe := seen.observer(func(_ context.Context, e refine.Event) {
+	ctx = seen.recording(ctx)
+	observe := refine.WithObserver(func(_ context.Context, e refine.Event) {
 		if e.Kind == refine.EventCall && e.Round == 0 && e.Candidate == 0 && e.Stage == "draft" && e.Response != nil {
 			c, ok := s.cost(e.Response.Model, e.Response.Usage)
 			mu.Lock()
@@ -120,7 +121,6 @@ func evalTask(ctx context.Context, s *session, t task) *resultLine {
 		model := modelName(s.pairwiseP)
 		if err == nil && resp != nil {
 			u, model = resp.Usage, resp.Model
-			seen.add(resp.Model)
 		} else {
 			u = refine.UsageOf(err)
 		}
