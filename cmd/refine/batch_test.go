@@ -265,6 +265,14 @@ func TestBadInputMakesNoCall(t *testing.T) {
 		{"bad json", []string{"batch", "--in", file("badjson.jsonl", "{\"id\": \"a\", \"query\": \"q\"}\n{\"id\": \"b\", \"query\": \"q\"\n"), "--out", out}, "badjson.jsonl:2: not valid JSON"},
 		{"missing id", []string{"batch", "--in", file("noid.jsonl", "{\"query\": \"q\"}\n"), "--out", out}, `noid.jsonl:1: field "id": missing`},
 		{"empty query", []string{"batch", "--in", file("emptyq.jsonl", "{\"id\": \"a\", \"query\": \"q\"}\n\n{\"id\": \"b\", \"query\": \"  \"}\n"), "--out", out}, `emptyq.jsonl:3: field "query": empty`},
+		// Issue 20, item 7: what Run refuses as blank, the input check refuses first.
+		{"zero-width query", []string{"batch", "--in", file("zwq.jsonl", "{\"id\": \"a\", \"query\": \"q\"}\n{\"id\": \"b\", \"query\": \"\u200b\"}\n"), "--out", out}, `zwq.jsonl:2: field "query": empty`},
+		{"BOM and Hangul filler query", []string{"batch", "--in", file("bomq.jsonl", "{\"id\": \"a\", \"query\": \"\ufeff\u3164 \"}\n{\"id\": \"b\", \"query\": \"q\"}\n"), "--out", out}, `bomq.jsonl:1: field "query": empty`},
+		{"zero-width id", []string{"batch", "--in", file("zwid.jsonl", "{\"id\": \"\u200d\", \"query\": \"q\"}\n"), "--out", out}, `zwid.jsonl:1: field "id": empty`},
+		{"zero-width question", []string{"ask", "\u200b"}, "the question is empty"},
+		// Issue 20, item 6: an output that cannot be made is a usage error.
+		{"out under a file", []string{"batch", "--in", good, "--out", filepath.Join(good, "x.jsonl")}, "--out: stat " + filepath.Join(good, "x.jsonl") + ": not a directory"},
+		{"out a directory", []string{"batch", "--in", good, "--out", dir}, "is a directory"},
 		{"query not a string", []string{"batch", "--in", file("numq.jsonl", "{\"id\": \"a\", \"query\": 7}\n"), "--out", out}, `numq.jsonl:1: field "query": want a string, got 7`},
 		{"id an object", []string{"batch", "--in", file("objid.jsonl", "{\"id\": {}, \"query\": \"q\"}\n"), "--out", out}, `objid.jsonl:1: field "id": want a string or an integer`},
 		{"duplicate id", []string{"batch", "--in", file("dup.jsonl", "{\"id\": \"a\", \"query\": \"q\"}\n{\"id\": \"b\", \"query\": \"q\"}\n{\"id\": \"a\", \"query\": \"질문\"}\n"), "--out", out}, `dup.jsonl:3: id "a" is already used on line 1`},
