@@ -65,7 +65,7 @@ func (s *chatServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	system := req.Messages[0].Content
-	text := "A short answer about goroutines."
+	text := fmt.Sprintf("A short answer about goroutines, take %d.", n)
 	switch {
 	case strings.Contains(system, "Two AI assistants, A and B"):
 		text = "A is more complete.\n[[A]]"
