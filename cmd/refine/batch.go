@@ -44,7 +44,10 @@ func (a *app) batchCommand(f *flags) *cobra.Command {
 
 Rerunning the same command resumes: ids already in --out are skipped, and a last line cut
 off by a kill, or runs interrupted by Ctrl-C, run again. --shard k/n splits the ids into n
-deterministic parts, so n machines can share a batch and concatenate their outputs.`,
+deterministic parts, so n machines can share a batch and concatenate their outputs.
+
+--out must not be the input file (by any name or link). An --out that is not a regular
+file (a pipe, a FIFO, /dev/stdout, /dev/null) is written without resume.`,
 		Example: `  refine batch --provider demo --in sample/tasks.jsonl --out results.jsonl
   refine batch --in tasks.jsonl --out part1.jsonl --shard 1/2 --concurrency 32`,
 		Args: cobra.NoArgs,
