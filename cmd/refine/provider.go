@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/selfrefine/refine"
@@ -15,8 +17,13 @@ import (
 // does).
 type models struct {
 	gen, judge, pairwise refine.Provider
-	label                string // what the user is told they are running
+	label                string // what the user is told they are running; never holds a credential
 	simulated            bool
+	// secrets are the credentials the providers were configured with (API
+	// key, a base URL's password, as typed and in their Basic-auth
+	// encoding): nothing the command prints or writes may contain them,
+	// even where a server echoes them back into an error.
+	secrets []string
 }
 
 // noProvider explains how to configure a model; no call is made.
@@ -51,19 +58,27 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			return nil, usageError{err}
 		}
 		model := firstOf(f.model, strings.TrimSpace(a.getenv("OPENAI_MODEL")), openai.DefaultModel)
-		m.gen = openai.New(model, a.openaiOptions()...)
+		m.gen = withRetries(openai.New(model, a.openaiOptions()...), f.retries)
 		m.label = "OpenAI-compatible, " + model
+		if u := strings.TrimSpace(a.getenv("OPENAI_BASE_URL")); u != "" {
+			m.label = "OpenAI-compatible at " + redactURL(u) + ", " + model
+			m.secrets = append(m.secrets, urlSecrets(u)...)
+		}
+		if k := strings.TrimSpace(a.getenv("OPENAI_API_KEY")); k != "" {
+			m.secrets = append(m.secrets, k)
+		}
 		if f.judgeModel != "" {
-			m.judge = openai.New(f.judgeModel, a.openaiOptions()...)
+			m.judge = withRetries(openai.New(f.judgeModel, a.openaiOptions()...), f.retries)
 			m.label += ", judge " + f.judgeModel
 		}
 	case "ollama":
 		base := firstOf(strings.TrimSpace(a.getenv("OLLAMA_BASE_URL")), "http://localhost:11434/v1")
 		model := firstOf(f.model, a.getenv("OLLAMA_MODEL"), "llama3.2")
-		m.gen = openai.New(model, openai.WithBaseURL(base))
-		m.label = "Ollama at " + base + ", " + model
+		m.gen = withRetries(openai.New(model, openai.WithBaseURL(base)), f.retries)
+		m.label = "Ollama at " + redactURL(base) + ", " + model
+		m.secrets = urlSecrets(base)
 		if f.judgeModel != "" {
-			m.judge = openai.New(f.judgeModel, openai.WithBaseURL(base))
+			m.judge = withRetries(openai.New(f.judgeModel, openai.WithBaseURL(base)), f.retries)
 			m.label += ", judge " + f.judgeModel
 		}
 	case "bedrock":
@@ -78,10 +93,12 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			}
 			m.label = "AWS Bedrock, " + f.model
 		}
+		m.gen = withRetries(m.gen, f.retries)
 		if f.judgeModel != "" {
 			if m.judge, err = bedrockModel(ctx, f.judgeModel); err != nil {
 				return nil, usageError{err}
 			}
+			m.judge = withRetries(m.judge, f.retries)
 			m.label += ", judge " + f.judgeModel
 		}
 	case "demo":
@@ -111,6 +128,54 @@ func (a *app) openaiOptions() []openai.Option {
 		opts = append(opts, openai.WithBaseURL(u))
 	}
 	return opts
+}
+
+// withRetries gives an adapter the --retries policy (0: the adapter's
+// default of 3; -1: none). Retries belong to the adapters, so every call
+// is retried by one rule and a Retry-After pause holds every worker that
+// shares the provider.
+//
+// TODO(retries): pass openai.WithRetry(retryPolicy(n)) and
+// bedrock.WithRetry(retryPolicy(n)) where the adapters are built, and
+// delete this function, once those options exist. Until then the adapter
+// is wrapped here, once; after they exist this wrapper would add nothing
+// (RetryProvider adds no layer around a provider that retries itself), so
+// --retries would be ignored.
+func withRetries(p refine.Provider, n int) refine.Provider {
+	return refine.RetryProvider(p, retryPolicy(n))
+}
+
+// retryPolicy is the --retries flag as a policy.
+func retryPolicy(n int) refine.RetryPolicy { return refine.RetryPolicy{MaxRetries: n} }
+
+// redactURL is a base URL as it may be shown: scheme, host and path, with
+// no user name, password or query (which may carry a key). An unparsable
+// URL is not shown at all: it may be a credential pasted by mistake.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(a base URL that does not parse)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
+}
+
+// urlSecrets are the credentials in a base URL's userinfo: the password as
+// typed and decoded, and the Basic-auth encoding a client sends of them.
+func urlSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return nil
+	}
+	pw, ok := u.User.Password()
+	if !ok || pw == "" {
+		return nil
+	}
+	out := []string{pw, base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pw))}
+	if _, escaped, _ := strings.Cut(u.User.String(), ":"); escaped != pw {
+		out = append(out, escaped) // percent-encoded, as it appears in the URL
+	}
+	return out
 }
 
 func firstOf(vals ...string) string {
