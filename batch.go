@@ -35,14 +35,13 @@ func (l *Loop) RunBatch(ctx context.Context, queries []string, concurrency int, 
 	if concurrency < 1 {
 		return nil, optionError("RunBatch concurrency", concurrency, "must be >= 1")
 	}
-	// One Loop for the whole batch, so that its queries share the wrappers
-	// of providers given raw in opts (and their Retry-After pauses).
+	// One Loop for the whole batch: opts are validated once, and the
+	// queries share the judge and refiner built from them.
 	c := l.cfg
 	c.apply(opts)
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	c.wrapProviders()
 	bl := &Loop{cfg: c}
 	bl.judge, bl.refiner = c.parts()
 	out := make([]BatchResult, len(queries))

@@ -41,3 +41,8 @@ func (r *run) guard(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Validate reports what Compare would refuse without a model call: a nil
+// provider, a bad JudgeOption, or one that applies to NewLLMJudge only.
+// New and Run call it on the judge given to WithRegressionGuard.
+func (j *PairwiseJudge) Validate() error { return j.validate() }
