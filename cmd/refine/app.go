@@ -159,7 +159,6 @@ func (f *flags) loopOptions(cmd *cobra.Command) ([]refine.Option, error) {
 		refine.WithMaxIterations(f.maxIterations),
 		refine.WithCandidates(f.candidates),
 		refine.WithHistory(f.history),
-		refine.WithRetry(refine.RetryPolicy{MaxRetries: f.retries}),
 	}
 	changed := cmd.Flags().Changed
 	if changed("temperature") {
