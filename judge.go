@@ -217,19 +217,40 @@ func NewLLMJudge(p Provider, opts ...JudgeOption) *LLMJudge {
 	return j
 }
 
-// Validate reports what Evaluate would refuse without a model call: a nil
-// provider or a bad JudgeOption. New and Run call it on a judge given to
-// WithJudge, and a CompositeJudge on its parts.
+// Validate reports, without a model call, what would make the judge fail:
+// a nil provider, a bad JudgeOption, or a provider whose own Validate
+// fails. New and Run call it on a judge given to WithJudge, and a
+// CompositeJudge on its parts, so a provider inside a judge you built is
+// checked as one given to WithJudgeProvider is.
 func (j *LLMJudge) Validate() error {
+	if err := j.check(); err != nil {
+		return err
+	}
+	return validateJudgeProvider("NewLLMJudge", j.p)
+}
+
+// check is what Evaluate refuses on every call: the judge's own
+// configuration (the provider's is for Validate, before a run).
+func (j *LLMJudge) check() error {
 	if j.p == nil {
 		return optionError("NewLLMJudge", "nil", "provider must not be nil")
 	}
 	return j.cfg.err
 }
 
+// validateJudgeProvider validates a judge's provider, when it can.
+func validateJudgeProvider(judge string, p Provider) error {
+	if v, ok := p.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("refine: %s: provider: %w", judge, err)
+		}
+	}
+	return nil
+}
+
 // Evaluate grades answer as a reply to query.
 func (j *LLMJudge) Evaluate(ctx context.Context, query, answer string) (*Verdict, error) {
-	if err := j.Validate(); err != nil {
+	if err := j.check(); err != nil {
 		return nil, err
 	}
 	if j.cfg.logprobs {

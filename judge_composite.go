@@ -162,8 +162,8 @@ func (c *CompositeJudge) Validate() error {
 // verdicts: the parts' model calls, in the time of the slowest part. See
 // CompositeJudge. Evaluate may be called concurrently if the parts allow it.
 func (c *CompositeJudge) Evaluate(ctx context.Context, query, answer string) (*Verdict, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
+	if c.err != nil { // the parts check themselves as they evaluate
+		return nil, c.err
 	}
 	verdicts := make([]*Verdict, len(c.parts))
 	spentBy := make([]Usage, len(c.parts)) // what failed parts report
