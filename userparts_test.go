@@ -259,21 +259,26 @@ func TestUserPartsValidated(t *testing.T) {
 	tests := []struct {
 		name string
 		opt  refine.Option
+		want error
 	}{
-		{"WithProvider", refine.WithProvider(invalidProvider{refinetest.NewProvider(), bad})},
-		{"WithJudgeProvider", refine.WithJudgeProvider(invalidProvider{refinetest.NewProvider(), bad})},
-		{"WithJudge", refine.WithJudge(invalidJudge{refinetest.NewJudge(9), bad})},
-		{"WithRefiner", refine.WithRefiner(invalidRefiner{bad})},
-		{"WithStop", refine.WithStop(invalidStop{bad})},
-		{"WithRegressionGuard", refine.WithRegressionGuard(refine.NewPairwiseJudge(p, refine.WithWeightedScore(3)))},
+		{"WithProvider", refine.WithProvider(invalidProvider{refinetest.NewProvider(), bad}), bad},
+		{"WithJudgeProvider", refine.WithJudgeProvider(invalidProvider{refinetest.NewProvider(), bad}), bad},
+		{"WithJudge", refine.WithJudge(invalidJudge{refinetest.NewJudge(9), bad}), bad},
+		{"WithRefiner", refine.WithRefiner(invalidRefiner{bad}), bad},
+		{"WithStop", refine.WithStop(invalidStop{bad}), bad},
+		{"WithRegressionGuard", refine.WithRegressionGuard(refine.NewPairwiseJudge(p, refine.WithWeightedScore(3))), refine.ErrInvalidOption},
+		{"the provider of a judge you built", refine.WithJudge(refine.NewLLMJudge(invalidProvider{refinetest.NewProvider(), bad})), bad},
+		{"the provider of the guard", refine.WithRegressionGuard(refine.NewPairwiseJudge(invalidProvider{refinetest.NewProvider(), bad})), bad},
+		{"the provider of a composite's part", refine.WithJudge(refine.NewCompositeJudge(refine.RuleMinimum,
+			refine.JudgePart{Judge: refine.NewLLMJudge(invalidProvider{refinetest.NewProvider(), bad})})), bad},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, errNew := refine.New(tt.opt)
 			_, errRun := refine.Run(context.Background(), "q", refine.WithProvider(p), tt.opt)
 			for _, err := range []error{errNew, errRun} {
-				if err == nil || !(errors.Is(err, bad) || errors.Is(err, refine.ErrInvalidOption)) {
-					t.Errorf("error = %v, want one wrapping the part's", err)
+				if !errors.Is(err, tt.want) {
+					t.Errorf("error = %v, want one wrapping %v", err, tt.want)
 				}
 			}
 			if p.Calls() != 0 {
