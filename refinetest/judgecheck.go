@@ -98,7 +98,7 @@ func TestJudgeOn(build func(refine.Provider) refine.Judge) error {
 	case calls == 0:
 		fail("the judge made no call to the provider it was built on; TestJudgeOn needs one that does")
 	case v.Usage != ok.spent():
-		fail("evaluation on a working provider: Verdict.Usage = %+v, want %+v (the %d calls it made)", v.Usage, ok.spent(), calls)
+		fail("evaluation on a working provider: Verdict.Usage = %+v, want %+v (the tokens of the %d call(s) it made)", v.Usage, ok.spent(), calls)
 	}
 	if err != nil || calls == 0 {
 		return errors.Join(errs...)
@@ -127,7 +127,7 @@ func TestJudgeOn(build func(refine.Provider) refine.Judge) error {
 			fail("%s: the error %v does not wrap the provider's (errors.Is fails)", what, err)
 		}
 		if got, want := refine.UsageOf(err), p.spent(); got != want {
-			fail("%s: refine.UsageOf(err) = %+v, want %+v (the %d calls that succeeded; see refine.WithUsage)", what, got, want, p.successes())
+			fail("%s: refine.UsageOf(err) = %+v, want %+v (the tokens of the %d call(s) that succeeded; see refine.WithUsage)", what, got, want, p.successes())
 		}
 	}
 	return errors.Join(errs...)
