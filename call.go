@@ -11,8 +11,9 @@ import (
 
 // The context of a run carries observation only: who listens to the run's
 // events and where the tokens and dollars of each step are counted. It
-// never carries behaviour (retries, limits, pauses): those are Provider
-// middleware (RetryProvider, LimitProvider).
+// never carries behaviour (retries, limits, pauses): those belong to the
+// provider (the adapters retry by default; RetryProvider and LimitProvider
+// are middleware for providers of your own). The Loop never wraps one.
 
 // observer is a run's listeners, shared by all its steps.
 type observer struct {

@@ -11,8 +11,10 @@ import (
 // safe for concurrent use: a Loop calls it from many goroutines (parallel
 // candidates, pairwise judges, concurrent runs). Implementations should
 // return errors that wrap one of the classification sentinels
-// (ErrRateLimited, ErrUnavailable, ErrAuth, ...) so that the loop knows
-// what to retry; a *ProviderError does that and carries the detail.
+// (ErrRateLimited, ErrUnavailable, ErrAuth, ...) so that RetryProvider
+// knows what to retry; a *ProviderError does that and carries the detail.
+// The Loop calls a provider as it is given and never retries: retries are
+// the provider's own (the built-in adapters retry by default).
 type Provider interface {
 	Complete(ctx context.Context, req *Request) (*Response, error)
 }

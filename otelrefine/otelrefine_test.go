@@ -307,9 +307,9 @@ func TestErrors(t *testing.T) {
 	// unavailable and retried; the refinement's call is refused for good.
 	gen := named{refinetest.NewProvider("첫 답", "고친 답").FailAt(2, denied), "gen-model"}
 	judge := named{refinetest.NewProvider(verdict(4, "틀렸습니다")).FailAt(1, refinetest.Transient(refine.ErrUnavailable, 0)), "judge-model"}
-	loop, err := refine.New(refine.WithProvider(gen), refine.WithJudgeProvider(judge),
+	fast := refine.RetryPolicy{Base: time.Millisecond, Max: time.Millisecond}
+	loop, err := refine.New(refine.WithProvider(refine.RetryProvider(gen, fast)), refine.WithJudgeProvider(refine.RetryProvider(judge, fast)),
 		refine.WithThreshold(9), refine.WithMaxIterations(2),
-		refine.WithRetry(refine.RetryPolicy{Base: time.Millisecond, Max: time.Millisecond}),
 		refine.WithObserver(tel.observer()))
 	if err != nil {
 		t.Fatal(err)

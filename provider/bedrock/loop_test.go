@@ -39,7 +39,7 @@ func TestRunLoopKorean(t *testing.T) {
 	})
 	p := bedrock.New(f.client(t), novaLite)
 	res, err := refine.Run(context.Background(), koreanQuery,
-		refine.WithProvider(p), refine.WithRetry(fastRetry(3)))
+		refine.WithProvider(refine.RetryProvider(p, fastRetry(3))))
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -97,7 +97,7 @@ func TestRetriesThroughRun(t *testing.T) {
 				f := newFake(t, alwaysFail(tt.reply))
 				p := bedrock.New(f.client(t, fastSDKRetries), novaLite)
 				res, err := refine.Run(context.Background(), koreanQuery,
-					refine.WithProvider(p), refine.WithRetry(fastRetry(tt.retries)))
+					refine.WithProvider(refine.RetryProvider(p, fastRetry(tt.retries))))
 				if !errors.Is(err, tt.wantKind) {
 					t.Fatalf("Run = %v, %v; want an error wrapping %v", res, err, tt.wantKind)
 				}
@@ -155,8 +155,8 @@ func TestThrottledThenServed(t *testing.T) {
 		}
 	})
 	p := bedrock.New(f.client(t, fastSDKRetries), novaLite)
-	res, err := refine.Run(context.Background(), koreanQuery, refine.WithProvider(p),
-		refine.WithMaxIterations(0), refine.WithRetry(fastRetry(3)))
+	res, err := refine.Run(context.Background(), koreanQuery, refine.WithProvider(refine.RetryProvider(p, fastRetry(3))),
+		refine.WithMaxIterations(0))
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

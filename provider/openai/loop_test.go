@@ -64,7 +64,7 @@ func TestRunLoop(t *testing.T) {
 	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithAPIKey("sk-test"))
 
 	res, err := refine.Run(context.Background(), "What does the select statement do in Go?",
-		refine.WithProvider(p), refine.WithRetry(refine.RetryPolicy{Base: time.Millisecond, Max: 5 * time.Millisecond}))
+		refine.WithProvider(refine.RetryProvider(p, refine.RetryPolicy{Base: time.Millisecond, Max: 5 * time.Millisecond})))
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
