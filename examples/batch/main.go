@@ -1,8 +1,8 @@
-// Batch: refine many questions through one Loop with RunBatch, a cap on the
-// model calls in flight shared by the whole batch, a progress line, and a
-// table of the results.
+// Batch: refine many questions through one Loop with RunBatch, with a cap on
+// the model calls in flight shared by the whole batch, and print a table of
+// the results. (refine.WithObserver can report progress as runs end.)
 //
-//	OPENAI_API_KEY=sk-... go run ./examples/batch [-f questions.txt] [-c 4]
+//	OPENAI_API_KEY=sk-... go run ./examples/batch ["question" ...]
 //	go run ./examples/batch -demo
 //
 // -demo (or REFINE_DEMO=1) runs on refinetest.Simulator, which is not a
@@ -16,7 +16,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync/atomic"
 	"text/tabwriter"
 
 	"github.com/selfrefine/refine"
@@ -32,25 +31,12 @@ func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stder
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("batch", flag.ContinueOnError)
 	demo := flags.Bool("demo", os.Getenv("REFINE_DEMO") == "1", "run on refinetest.Simulator, a stand-in that is not a model")
-	file := flags.String("f", "", "a file of questions, one per line (default: six Go questions)")
-	concurrency := flags.Int("c", 4, "questions refined at the same time")
 	if flags.Parse(args) != nil {
 		return 2
 	}
-	text := questions
-	if *file != "" {
-		b, err := os.ReadFile(*file)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
-		}
-		text = string(b)
-	}
-	var queries []string
-	for _, q := range strings.Split(text, "\n") {
-		if q = strings.TrimSpace(q); q != "" {
-			queries = append(queries, q)
-		}
+	queries := flags.Args()
+	if len(queries) == 0 {
+		queries = strings.Split(questions, "\n")
 	}
 
 	var p refine.Provider = &refinetest.Simulator{}
@@ -63,36 +49,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		p = m
 	}
 
-	var done atomic.Int64
-	loop, err := refine.New(
-		refine.WithProvider(refine.LimitProvider(p, 8)), // at most 8 model calls in flight, across the batch
-		refine.WithObserver(func(_ context.Context, e refine.Event) { // called concurrently
-			if e.Kind == refine.EventStopped {
-				fmt.Fprintf(stderr, "done %d/%d\n", done.Add(1), len(queries))
-			}
-		}))
+	loop, err := refine.New(refine.WithProvider(refine.LimitProvider(p, 8))) // ≤ 8 model calls in flight, whole batch
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	results, err := loop.RunBatch(ctx, queries, *concurrency)
+	results, err := loop.RunBatch(ctx, queries, 4) // 4 questions at a time
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	table, failed := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0), 0
-	fmt.Fprintln(table, "QUESTION\tSCORE\tSTOPPED\tTOKENS\tERROR")
+	table, code := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0), 0
+	fmt.Fprintln(table, "QUESTION\tSCORE\tSTOPPED\tTOKENS")
 	for _, r := range results {
-		score, stop, tokens, errText := "-", "-", "-", "-"
 		if res := r.Result; res != nil { // with an error too: the best answer before it
-			score, stop, tokens = fmt.Sprintf("%.1f", res.Score), string(res.StopReason), fmt.Sprint(res.Usage.Total())
+			fmt.Fprintf(table, "%s\t%.1f\t%s\t%d\n", r.Query, res.Score, res.StopReason, res.Usage.Total())
 		}
 		if r.Err != nil {
-			failed, errText = failed+1, r.Err.Error()
+			fmt.Fprintf(table, "%s\tfailed: %v\n", r.Query, r.Err)
+			code = 1
 		}
-		fmt.Fprintf(table, "%s\t%s\t%s\t%s\t%s\n", r.Query, score, stop, tokens, errText)
 	}
 	table.Flush()
-	fmt.Fprintf(stdout, "%d questions, %d failed\n", len(results), failed)
-	return min(failed, 1)
+	return code
 }

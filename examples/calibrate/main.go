@@ -1,9 +1,9 @@
 // Calibrate: measure a judge against answers people have scored, then set
 // the loop's threshold from what you measured. labelled.jsonl holds 20
 // answers to 10 questions (four in Korean) with people's 0–10 scores; use
-// your own with -data (JSON Lines: query, answer, reference, human).
+// your own file (JSON Lines: query, answer, reference, human).
 //
-//	OPENAI_API_KEY=sk-... go run ./examples/calibrate [-data my-labels.jsonl]
+//	OPENAI_API_KEY=sk-... go run ./examples/calibrate [my-labels.jsonl]
 //	go run ./examples/calibrate -demo
 //
 // -demo (or REFINE_DEMO=1) measures a made-up judge that is lenient by one
@@ -34,24 +34,19 @@ func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stder
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("calibrate", flag.ContinueOnError)
 	demo := flags.Bool("demo", os.Getenv("REFINE_DEMO") == "1", "measure a made-up judge (not a model)")
-	dataPath := flags.String("data", "", "labelled examples, JSON Lines (default: labelled.jsonl)")
-	repeats := flags.Int("repeats", 3, "judge every answer this many times, to see how consistent the judge is")
 	if flags.Parse(args) != nil {
 		return 2
 	}
-	src := io.Reader(bytes.NewReader(labelled))
-	if *dataPath != "" {
-		f, err := os.Open(*dataPath)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
-		}
-		defer f.Close()
-		src = f
+	b, err := labelled, error(nil)
+	if path := flags.Arg(0); path != "" { // your own labels
+		b, err = os.ReadFile(path)
 	}
-	data, err := calibrate.ReadExamples(src)
+	var data []calibrate.Example
+	if err == nil {
+		data, err = calibrate.ReadExamples(bytes.NewReader(b))
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", cmp.Or(*dataPath, "labelled.jsonl"), err)
+		fmt.Fprintf(stderr, "%s: %v\n", cmp.Or(flags.Arg(0), "labelled.jsonl"), err)
 		return 2
 	}
 
@@ -68,14 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	// 1. Measure: run the judge over the labelled answers.
-	report, err := calibrate.Judge(ctx, judge, data, calibrate.WithRepeats(*repeats), calibrate.WithReferenceJudge(withReference))
-	if report != nil {
-		fmt.Fprint(stdout, report) // agreement, bias, noise; failed judgements are listed, not fatal
-	}
-	if err != nil {
+	report, err := calibrate.Judge(ctx, judge, data, calibrate.WithRepeats(3), calibrate.WithReferenceJudge(withReference))
+	if err != nil { // only when every judgement failed; report.Failures lists the others
 		fmt.Fprintln(stderr, "calibrate:", err)
 		return 1
 	}
+	fmt.Fprint(stdout, report) // agreement with people, bias, the judge's own noise
 	// 2. Choose the threshold at which the answers the judge passes are good
 	// (by people's scores, 8 or more) at least 90% of the time.
 	threshold, err := report.Threshold(0.9)

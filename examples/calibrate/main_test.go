@@ -75,16 +75,16 @@ func TestCalibrateOwnData(t *testing.T) {
 	}
 
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"-demo", "-data", good, "-repeats", "1"}, &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"-demo", good}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "examples      3 scored") || !strings.Contains(out.String(), "suggested threshold: 10.00") {
+	if !strings.Contains(out.String(), "examples      3 scored") || !strings.Contains(out.String(), "suggested threshold: 9.83") {
 		t.Errorf("output:\n%s", out.String())
 	}
 
 	out.Reset()
 	errOut.Reset()
-	if code := run(context.Background(), []string{"-demo", "-data", bad}, &out, &errOut); code != 2 {
+	if code := run(context.Background(), []string{"-demo", bad}, &out, &errOut); code != 2 {
 		t.Errorf("exit %d for bad data, want 2", code)
 	}
 	if want := "bad.jsonl: calibrate: invalid data: line 2: human score 12 is outside 0..10"; !strings.Contains(errOut.String(), want) {
@@ -149,7 +149,7 @@ func TestCalibrateWithProvider(t *testing.T) {
 	t.Setenv("REFINE_DEMO", "")
 
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"-repeats", "1"}, &out, &errOut); code != 0 {
+	if code := run(context.Background(), nil, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s\n%s", code, errOut.String(), out.String())
 	}
 	got := out.String()
@@ -163,7 +163,7 @@ func TestCalibrateWithProvider(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
-	if references != 4 {
-		t.Errorf("%d judge requests carried the reference answer, want 4", references)
+	if references != 12 {
+		t.Errorf("%d judge requests carried the reference answer, want 12 (4 answers, 3 repeats)", references)
 	}
 }
