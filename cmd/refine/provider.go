@@ -105,7 +105,7 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 		if f.model != "" || f.judgeModel != "" {
 			return nil, usageError{fmt.Errorf("--provider demo has a single simulated model; --model and --judge-model do not apply")}
 		}
-		m.gen, m.pairwise, m.simulated = demoWriter{}, demoPairwise(), true
+		m.gen, m.pairwise, m.simulated = demoModel(), demoModel().Pairwise(), true
 		m.label = "offline demo model (SIMULATED: canned answers and scores, not a real LLM)"
 	default:
 		return nil, usageError{fmt.Errorf("unknown --provider %q (want openai, bedrock, ollama or demo)", name)}
