@@ -111,8 +111,8 @@ func RunTyped[T any](ctx context.Context, l *Loop, query string, opts ...Option)
 	best, ok := tj.best(res)
 	if !ok {
 		res.Answer = res.Attempts[res.Best].Answer
-		invalid := fmt.Errorf("refine: RunTyped[%s]: none of the %d attempts was valid (last: %s): %w",
-			ts.goType, len(res.Attempts), truncate(strings.Join(res.Attempts[len(res.Attempts)-1].Verdict.Issues, "; "), 300), ErrInvalidAnswer)
+		invalid := fmt.Errorf("refine: RunTyped[%s]: none of the %d attempts was valid (%s; each attempt's Verdict.Issues says what was wrong): %w",
+			ts.goType, len(res.Attempts), issuesSummary(res.Attempts[len(res.Attempts)-1].Verdict.Issues), ErrInvalidAnswer)
 		if err != nil {
 			return out, errors.Join(err, invalid)
 		}
@@ -123,6 +123,30 @@ func RunTyped[T any](ctx context.Context, l *Loop, query string, opts ...Option)
 	res.Score = res.Attempts[best].Verdict.Score
 	out.Value = tj.valid[res.Answer]
 	return out, err
+}
+
+// issuesSummary says how the last attempt went wrong without quoting
+// it: the issues quote the answer's values and keys (and a Check's
+// messages may too), and an error travels to logs and traces, where
+// answer text must not go. It counts the problems and names the first's
+// kind.
+func issuesSummary(issues []string) string {
+	if len(issues) == 0 {
+		return "the last had no problem listed"
+	}
+	kind := "failed a Check"
+	switch first := issues[0]; {
+	case strings.HasPrefix(first, issueNotJSON):
+		kind = "was not JSON"
+	case strings.HasPrefix(first, issueNoDecode):
+		kind = "did not decode"
+	case strings.HasPrefix(first, "$"):
+		kind = "broke the schema"
+	}
+	if len(issues) == 1 {
+		return "the last " + kind
+	}
+	return fmt.Sprintf("the last %s, among %d problems", kind, len(issues))
 }
 
 // Check adds a domain rule to RunTyped[T]: fn is called with every answer
@@ -398,6 +422,12 @@ func finishName(s string) string {
 	return s
 }
 
+// The issues check writes about the answer as a whole.
+const (
+	issueNotJSON  = "$: the answer is not JSON: "
+	issueNoDecode = "$: the answer does not decode as "
+)
+
 // maxIssues bounds the problems reported for one answer: past a few
 // dozen, the refiner is better served by rewriting than by a longer list.
 const maxIssues = 20
@@ -407,7 +437,7 @@ const maxIssues = 20
 func (ts *typeSchema) check(text string, v any) []string {
 	var inst any
 	if err := json.Unmarshal([]byte(text), &inst); err != nil {
-		return []string{"$: the answer is not JSON: " + err.Error()}
+		return []string{issueNotJSON + err.Error()}
 	}
 	var issues []string
 	ts.tree.validate(inst, "$", &issues)
@@ -426,7 +456,7 @@ func (ts *typeSchema) check(text string, v any) []string {
 		return issues
 	}
 	if err := json.Unmarshal([]byte(text), v); err != nil {
-		return []string{"$: the answer does not decode as " + ts.goType + ": " + err.Error()}
+		return []string{issueNoDecode + ts.goType + ": " + err.Error()}
 	}
 	return nil
 }
