@@ -201,7 +201,9 @@ func validatePrices(prices map[string]Price) error {
 // Cost returns what usage u cost in US dollars on model (an id as the
 // provider reports it, Response.Model), and whether prices has a price for
 // it, matched as WithPrices matches ids. The Loop prices its own calls;
-// Cost is for calls made outside a run, such as a PairwiseJudge's.
+// Cost is for calls made outside a run, such as a PairwiseJudge's. It is
+// never negative: cached tokens count at most InputTokens, and negative
+// counts count as zero.
 func Cost(prices map[string]Price, model string, u Usage) (usd float64, known bool) {
 	p, ok := lookupPrice(prices, model)
 	if !ok {
@@ -211,8 +213,12 @@ func Cost(prices map[string]Price, model string, u Usage) (usd float64, known bo
 	if cachedPrice == 0 {
 		cachedPrice = p.Input
 	}
-	in := float64(u.InputTokens-u.CachedInputTokens)*p.Input + float64(u.CachedInputTokens)*cachedPrice
-	return (in + float64(u.OutputTokens)*p.Output) / 1e6, true
+	// Counts out of Usage's rules (which the loop rejects from providers)
+	// are clamped here, so that no Usage prices below zero.
+	input := max(u.InputTokens, 0)
+	cached := min(max(u.CachedInputTokens, 0), input)
+	in := float64(input-cached)*p.Input + float64(cached)*cachedPrice
+	return (in + float64(max(u.OutputTokens, 0))*p.Output) / 1e6, true
 }
 
 // crossRegion are the prefixes of Bedrock's cross-region inference
