@@ -251,27 +251,34 @@ func (c *Cassette) Complete(ctx context.Context, req *refine.Request) (*refine.R
 	return nil, c.miss(canon)
 }
 
-// miss explains a request the cassette does not have.
+// miss explains a request the cassette does not have. Each request is
+// decoded once, and identical recordings are compared once.
 func (c *Cassette) miss(canon []byte) error {
 	if len(c.entries) == 0 {
 		return fmt.Errorf("%w: %s is empty", ErrNotRecorded, c.path)
 	}
-	asked := describe(canon)
-	best, bestDiff, bestN := -1, "", -1
-	seen := map[string]bool{}
+	var askedReq requestJSON
+	askedOK := json.Unmarshal(canon, &askedReq) == nil
+	asked := describe(canon, &askedReq, askedOK)
+	best, bestDiff, bestN, bestSame := -1, "", -1, false
+	seen := map[[32]byte]bool{}
 	for i, e := range c.entries {
-		if seen[string(e.canon)] {
+		k := sha256.Sum256(e.canon)
+		if seen[k] {
 			continue
 		}
-		seen[string(e.canon)] = true
-		d, n := diffLines(describe(e.canon), asked)
+		seen[k] = true
+		var r requestJSON
+		ok := json.Unmarshal(e.canon, &r) == nil
+		d, n := diffLines(describe(e.canon, &r, ok), asked)
 		if best < 0 || n < bestN {
 			best, bestDiff, bestN = i, d, n
+			bestSame = ok && askedOK && slices.Equal(r.Messages, askedReq.Messages)
 		}
 	}
 	e := c.entries[best]
 	var why string
-	if sameMessages(e.canon, canon) {
+	if bestSame {
 		why = "the messages match, but the options differ (sampling, schema, logprobs or JSON): was the cassette recorded with other options?"
 	} else {
 		why = "the messages differ"
@@ -280,22 +287,14 @@ func (c *Cassette) miss(canon []byte) error {
 		ErrNotRecorded, c.path, e.line, why, e.line, bestDiff)
 }
 
-func sameMessages(a, b []byte) bool {
-	var x, y requestJSON
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return slices.Equal(x.Messages, y.Messages)
-}
-
-// describe renders a canonical request as lines for a diff: one line per
-// option, then each message's text line by line.
-func describe(canon []byte) []string {
-	var r requestJSON
-	if err := json.Unmarshal(canon, &r); err != nil {
+// describe renders a canonical request, decoded into r (ok false if it
+// would not decode), as lines for a diff: one line per option, then each
+// message's text line by line.
+func describe(canon []byte, r *requestJSON, ok bool) []string {
+	if !ok {
 		return strings.Split(string(canon), "\n")
 	}
-	var out []string
+	out := make([]string, 0, 8+len(r.Messages)+bytes.Count(canon, []byte(`\n`)))
 	opt := func(name string, v any) {
 		b, _ := json.Marshal(v)
 		out = append(out, name+": "+string(b))
