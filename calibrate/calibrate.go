@@ -382,9 +382,8 @@ func evaluate(ctx context.Context, j refine.Judge, query, answer string) (v *ref
 		u = v.Usage
 	}
 	if err != nil {
-		var ve *refine.VerdictError
-		if v == nil && errors.As(err, &ve) {
-			u = ve.Usage
+		if u == (refine.Usage{}) {
+			u = refine.UsageOf(err) // a failed call's tokens, where its error carries them
 		}
 		return nil, u, err
 	}

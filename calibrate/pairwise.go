@@ -163,9 +163,8 @@ func compare(ctx context.Context, j *refine.PairwiseJudge, p Pair) (c *refine.Co
 		u = c.Usage
 	}
 	if err != nil {
-		var ve *refine.VerdictError
-		if c == nil && errors.As(err, &ve) {
-			u = ve.Usage
+		if u == (refine.Usage{}) {
+			u = refine.UsageOf(err) // a failed call's tokens, where its error carries them
 		}
 		return nil, u, err
 	}

@@ -237,3 +237,32 @@ func TestPairwiseConstantSide(t *testing.T) {
 		t.Errorf("Kappa, ConstantJudge, ConstantHuman = %v, %v, %v; want NaN, true, false", r.Kappa, r.ConstantJudge, r.ConstantHuman)
 	}
 }
+
+// firstShownWins answers "[[A]]" when the prompt shows "alpha" first and
+// fails otherwise; every reply costs 100 + 10 tokens.
+type firstShownWins struct{}
+
+func (firstShownWins) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	var prompt strings.Builder
+	for _, m := range req.Messages {
+		prompt.WriteString(m.Content)
+	}
+	text := prompt.String()
+	if strings.Index(text, "alpha") < strings.Index(text, "beta") {
+		return &refine.Response{Text: "[[A]]", Usage: refine.Usage{InputTokens: 100, OutputTokens: 10}}, nil
+	}
+	return nil, refine.ErrInvalidRequest
+}
+
+// A comparison whose second order failed still counts the first order's
+// tokens in the report (issue 20, item 21).
+func TestPairwiseFailureCountsBothOrders(t *testing.T) {
+	data := []calibrate.Pair{{Query: "q", A: "alpha", B: "beta", Human: "A"}}
+	r, err := calibrate.Pairwise(context.Background(), refine.NewPairwiseJudge(firstShownWins{}), data)
+	if err == nil || len(r.Failures) != 1 {
+		t.Fatalf("Pairwise = %+v, %v; want one failure and an error", r, err)
+	}
+	if want := (refine.Usage{InputTokens: 100, OutputTokens: 10}); r.Usage != want {
+		t.Errorf("Usage = %+v, want %+v (the order that succeeded)", r.Usage, want)
+	}
+}
