@@ -1,6 +1,7 @@
 package refine
 
 import (
+	"cmp"
 	"context"
 	"encoding"
 	"encoding/json"
@@ -344,6 +345,9 @@ func inferSchema[T any]() (*typeSchema, error) {
 	own, err := decodedBy(t, t.String(), map[reflect.Type]bool{})
 	if err != nil {
 		return nil, fmt.Errorf("%s%w", prefix, err)
+	}
+	if s, ok := own[t]; ok {
+		return nil, fmt.Errorf("%sthe answer must be a JSON object, but %s decodes itself from %s JSON", prefix, t, cmp.Or(s.Type, "any"))
 	}
 	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: own})
 	if err == nil {

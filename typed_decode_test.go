@@ -192,6 +192,10 @@ func TestRunTypedRefusesSelfDecodingTypes(t *testing.T) {
 			_, err := refine.RunTyped[withBespoke](ctx, nil, "q", o...)
 			return err
 		}, []string{"refine_test.withBespoke", "withBespoke.Items[]", "refine_test.bespoke", "UnmarshalJSON"}},
+		{"a type that is text", func(ctx context.Context, o ...refine.Option) error {
+			_, err := refine.RunTyped[netip.Addr](ctx, nil, "q", o...)
+			return err
+		}, []string{"RunTyped[netip.Addr]", "JSON object", "string"}},
 		{",string on a string", func(ctx context.Context, o ...refine.Option) error {
 			_, err := refine.RunTyped[quotedString](ctx, nil, "q", o...)
 			return err
