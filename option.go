@@ -280,11 +280,19 @@ func WithObserver(fn func(ctx context.Context, e Event)) Option {
 }
 
 // WithLogger logs each step at Debug level: scores, issue counts, tokens,
-// durations, retries and the stop, with the text of any error. It never
-// logs prompts, answers or critiques. Errors are logged as their text: the
-// built-in adapters scrub keys, tokens and URL credentials from theirs
-// (a server's own message is kept otherwise); a custom Provider's errors
-// are logged as it wrote them.
+// durations, retries and the stop, with the text of any error.
+//
+// The rule, for logs and for traces alike (see package otelrefine): the
+// text of prompts, answers, critiques and judges' replies never leaves
+// through them unless asked for (otelrefine.WithContent(true)); only
+// WithObserver's events carry it. The package's own errors hold to it: a
+// reply no judge could read is a *VerdictError whose message says why in
+// the package's words, with the reply itself in its Raw field only, and
+// RunTyped's ErrInvalidAnswer counts the problems without quoting the
+// answer. Errors that come from outside are logged as their text: the
+// built-in adapters scrub keys, tokens and URL credentials from theirs (a
+// server's own message is kept otherwise), and a custom Provider's, Judge's
+// or Refiner's errors are logged as it wrote them.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithRegressionGuard makes the loop unable to regress: before returning,

@@ -605,6 +605,49 @@ func TestUnreadableVerdict(t *testing.T) {
 	}
 }
 
+// TestJudgeReplyNeverLeaks: a judge reply that quotes the answer and
+// cannot be read reaches no span attribute, status or event, through the
+// draft's, the call's or the run's error, unless WithContent(true) asks
+// for content (issue 20, item 10).
+func TestJudgeReplyNeverLeaks(t *testing.T) {
+	const secret = "SECRET-XYZ"
+	replies := []struct{ name, reply string }{
+		{"score as prose", `{"score":"N/A: the answer discloses SECRET-XYZ"}`},
+		{"score as a bare word", `{"score": SECRET-XYZ}`},
+		{"score with a zero scale", `{"score": "7/0 SECRET-XYZ"}`},
+		{"no score at all", `The answer discloses SECRET-XYZ; I will not rate it.`},
+	}
+	for _, rc := range replies {
+		for _, content := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/WithContent(%v)", rc.name, content), func(t *testing.T) {
+				tel := newTelemetry(t)
+				gen := refinetest.NewProvider("the answer holds " + secret)
+				judge := refinetest.NewProvider(rc.reply, rc.reply)
+				_, err := refine.Run(context.Background(), query, refine.WithProvider(gen), refine.WithJudgeProvider(judge),
+					refine.WithObserver(tel.observer(otelrefine.WithContent(content))))
+				if !errors.Is(err, refine.ErrUnreadableVerdict) {
+					t.Fatalf("Run error = %v, want ErrUnreadableVerdict", err)
+				}
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("Run error %q quotes the judge's reply", err)
+				}
+				var failed int
+				for _, s := range tel.spans.Ended() {
+					if s.Status().Code == codes.Error {
+						failed++
+					}
+				}
+				if failed == 0 {
+					t.Fatalf("no span has error status; the failure was not recorded")
+				}
+				if got := strings.Contains(allText(tel.spans.Ended()), secret); got != content {
+					t.Errorf("spans hold %q: got %v, want %v (WithContent(%v))", secret, got, content, content)
+				}
+			})
+		}
+	}
+}
+
 // streaming answers through Stream, a word at a time.
 type streaming struct{ *refinetest.Provider }
 
