@@ -250,6 +250,13 @@ func WithTemperature(t float64) Option {
 // WithTopP sets nucleus sampling (0..1) for drafts and refinements.
 func WithTopP(p float64) Option { return func(c *config) { c.sampling.TopP = &p } }
 
+// WithSeed asks the provider to sample drafts and refinements
+// reproducibly from seed (Request.Seed), where it supports seeds (OpenAI
+// and most OpenAI-compatible servers do; Bedrock Converse does not and
+// ignores it). Judges keep their own sampling. eval.Compare uses it to
+// tell repeated trials apart, so that recordings keep them apart too.
+func WithSeed(seed int64) Option { return func(c *config) { c.sampling.Seed = &seed } }
+
 // WithMaxTokens caps the tokens of each draft and refinement; 0 restores
 // the provider's default.
 func WithMaxTokens(n int) Option { return func(c *config) { c.sampling.MaxTokens = n } }

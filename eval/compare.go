@@ -107,9 +107,9 @@ func Prices(prices map[string]refine.Price) CompareOption {
 // comparison returned an error counts in Failed (even with a partial
 // Result), never as a win, loss or tie; its tokens still count. With
 // repeats, trials of a task are aggregated into one outcome per task
-// before the interval and the test; the trial index reaches a Provider
-// arm's call as Request.Seed (a Loop has no per-run seed, so a Loop arm's
-// trials are independent runs of it).
+// before the interval and the test; the trial index reaches the providers
+// as Request.Seed: a Provider arm's call, and a Loop arm's drafts and
+// refinements (refine.WithSeed), so that recordings keep trials apart.
 //
 // Each task's Reference reaches the judge through
 // (*refine.PairwiseJudge).WithReference. A judge that compares the arms'
@@ -356,7 +356,11 @@ func answer(ctx context.Context, cfg *compareConfig, arm *Arm, query string, k i
 
 func answerUnsafe(ctx context.Context, cfg *compareConfig, arm *Arm, query string, k int) ArmAnswer {
 	if arm.Loop != nil {
-		res, err := arm.Loop.Run(ctx, query)
+		var opts []refine.Option
+		if cfg.repeat > 1 {
+			opts = append(opts, refine.WithSeed(int64(k)))
+		}
+		res, err := arm.Loop.Run(ctx, query, opts...)
 		out := ArmAnswer{Err: err}
 		if res == nil {
 			out.Usage = refine.UsageOf(err)

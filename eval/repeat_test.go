@@ -6,10 +6,12 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/selfrefine/refine"
 	"github.com/selfrefine/refine/eval"
+	"github.com/selfrefine/refine/refinetest"
 )
 
 // Under Repeat the trial index reaches the providers as Request.Seed, the
@@ -221,3 +223,33 @@ func TestReportJSON(t *testing.T) {
 type invalidProvider struct{ refine.Provider }
 
 func (invalidProvider) Validate() error { return errors.New("no region configured") }
+
+// A Loop arm's trials reach its provider with the trial index as
+// Request.Seed too (refine.WithSeed), on drafts and refinements alike.
+func TestCompareRepeatSeedsLoopArm(t *testing.T) {
+	var mu sync.Mutex
+	var seeds []int64
+	writer := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if req.Seed == nil {
+			seeds = append(seeds, -1)
+		} else {
+			seeds = append(seeds, *req.Seed)
+		}
+		return &refine.Response{Text: "answer", Usage: refine.Usage{InputTokens: 1, OutputTokens: 1}}, nil
+	})
+	loop, err := refine.New(refine.WithProvider(writer), refine.WithJudge(refinetest.NewJudge(9)), refine.WithMaxIterations(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jm := &judgeModel{decide: func(task, seed int) string { return "A" }}
+	if _, err := eval.Compare(context.Background(), makeTasks(1), refine.NewPairwiseJudge(jm),
+		eval.Arm{Loop: loop}, eval.Arm{Provider: &armModel{word: "beta"}}, eval.Repeat(3), eval.Concurrency(1)); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(seeds)
+	if !slices.Equal(seeds, []int64{0, 1, 2}) {
+		t.Errorf("the Loop arm's requests had seeds %v, want [0 1 2] (-1: none)", seeds)
+	}
+}
