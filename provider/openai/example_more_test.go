@@ -149,7 +149,8 @@ func ExampleWithTimeout() {
 	defer close(stop)
 
 	p := openai.New("llama3.2", openai.WithBaseURL(srv.URL+"/v1"),
-		openai.WithTimeout(50*time.Millisecond), openai.WithMaxResponseBytes(8<<20))
+		openai.WithTimeout(50*time.Millisecond), openai.WithMaxResponseBytes(8<<20),
+		openai.WithRetry(refine.RetryPolicy{MaxRetries: -1})) // one attempt, for the example
 	_, err := p.Complete(context.Background(), &refine.Request{
 		Messages: []refine.Message{{Role: refine.RoleUser, Content: "ping"}},
 	})

@@ -2,16 +2,13 @@ package openai_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
@@ -417,42 +414,6 @@ func TestWithHTTPClient(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func TestWithClient(t *testing.T) {
-	srv := newFake(t, replies(
-		ok("x"),
-		apiError(429, "rate_limit_exceeded", "requests", "Rate limit reached", map[string]string{"Retry-After": "2"}),
-	))
-	cfg := goopenai.DefaultConfig("sk-own")
-	cfg.BaseURL = srv.URL + "/v1"
-	p := openai.New("gpt-4o-mini", openai.WithClient(goopenai.NewClientWithConfig(cfg)))
-
-	req := user("q")
-	req.Temperature = ptr(0.0)
-	if _, err := p.Complete(context.Background(), req); err != nil {
-		t.Fatalf("Complete: %v", err)
-	}
-	h := srv.last(t)
-	if got := h.Header.Get("Authorization"); got != "Bearer sk-own" {
-		t.Errorf("Authorization = %q, want the client's own key", got)
-	}
-	// The Provider rebuilds the client from its configuration with its own
-	// HTTP layer: temperature 0 is an exact 0 on the wire (1e-45 is not
-	// greedy on llama.cpp), and Retry-After is read.
-	checkFields(t, h.Body, map[string]any{"temperature": 0.0})
-
-	_, err := p.Complete(context.Background(), user("q"))
-	var pe *refine.ProviderError
-	if !errors.As(err, &pe) || pe.Kind != refine.ErrRateLimited {
-		t.Fatalf("err = %v, want a rate-limit ProviderError", err)
-	}
-	if pe.RetryAfter != 2*time.Second {
-		t.Errorf("RetryAfter = %v, want 2s", pe.RetryAfter)
-	}
-	if strings.Contains(err.Error(), "sk-own") {
-		t.Errorf("error %q shows the client's key", err)
-	}
-}
 
 func TestConcurrentUse(t *testing.T) {
 	// An echo server: each reply must match its own request, whatever the

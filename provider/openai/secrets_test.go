@@ -165,7 +165,7 @@ func TestSecretsNeverShown(t *testing.T) {
 			if model == "" || model == "azure" {
 				model = "gpt-4o-mini"
 			}
-			p := openai.New(model, opts...)
+			p := openai.New(model, append(opts, noRetry)...)
 			req := user("q")
 			req.Temperature = ptr(0.2)
 			var err error

@@ -33,7 +33,7 @@ func TestStreamSlowButLive(t *testing.T) {
 		send(usageChunk)
 		send(done)
 	})
-	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond))
+	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond), noRetry)
 	n := 0
 	resp, err := p.Stream(context.Background(), user("q"), func(string) { n++ })
 	if err != nil {
@@ -89,10 +89,9 @@ func TestStreamNotAStream(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			t.Cleanup(srv.Close)
-			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithMaxResponseBytes(2<<10))
-			rp := refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 2, Base: time.Millisecond, Max: time.Millisecond}).(refine.StreamProvider)
+			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithMaxResponseBytes(2<<10), fastRetry(2))
 			var deltas []string
-			resp, err := rp.Stream(context.Background(), user("q"), func(s string) { deltas = append(deltas, s) })
+			resp, err := p.Stream(context.Background(), user("q"), func(s string) { deltas = append(deltas, s) })
 			if tt.wantText != "" {
 				if err != nil {
 					t.Fatalf("Stream: %v", err)
@@ -127,7 +126,7 @@ func TestStreamNotAStreamBroken(t *testing.T) {
 		io.WriteString(w, wholeCompletion[:40])
 		w.(http.Flusher).Flush()
 	})
-	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond))
+	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond), noRetry)
 	_, err := p.Stream(context.Background(), user("q"), nil)
 	var pe *refine.ProviderError
 	if !errors.As(err, &pe) || !errors.Is(err, refine.ErrUnavailable) || pe.Permanent {
