@@ -79,7 +79,9 @@ func runOn(ctx context.Context, opts ...refine.Option) error {
 
 var paths = []path{
 	{name: "WithProvider", throttle: isGeneration, loop: true,
-		run: func(ctx context.Context, p, _ *openai.Provider, _ refine.RetryPolicy) error { return runOn(ctx, refine.WithProvider(p)) }},
+		run: func(ctx context.Context, p, _ *openai.Provider, _ refine.RetryPolicy) error {
+			return runOn(ctx, refine.WithProvider(p))
+		}},
 	{name: "WithJudgeProvider", throttle: isJudge, loop: true,
 		run: func(ctx context.Context, p, other *openai.Provider, _ refine.RetryPolicy) error {
 			return runOn(ctx, refine.WithProvider(other), refine.WithJudgeProvider(p))
