@@ -3,6 +3,7 @@ package bedrock_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -172,5 +173,90 @@ func TestStreamNilDelta(t *testing.T) {
 				t.Errorf("Stream = %q, %+v; want 안녕하세요 with 9 output tokens", resp.Text, resp.Usage)
 			}
 		})
+	}
+}
+
+// New is handed a client and a model id: an option only FromEnv can use is
+// refused loudly, by Validate and by every call, before any request, in an
+// error naming it. New itself returns no error and never panics, also on a
+// nil client. Bad values and a nil client or empty model id are reported
+// the same way.
+func TestNewRefusesWhatItCannotUse(t *testing.T) {
+	tests := []struct {
+		name     string
+		nilCli   bool
+		model    string
+		opts     []bedrock.Option
+		wantKind error
+		wantIn   []string
+		wantOut  []string
+	}{
+		{name: "WithModel", opts: []bedrock.Option{bedrock.WithModel("us.amazon.nova-pro-v1:0")},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithModel", "FromEnv"}, wantOut: []string{"WithRegion", "WithHTTPClient"}},
+		{name: "WithRegion", opts: []bedrock.Option{bedrock.WithRegion("eu-west-1")},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRegion", "FromEnv"}, wantOut: []string{"WithModel", "WithHTTPClient"}},
+		{name: "WithHTTPClient", opts: []bedrock.Option{bedrock.WithHTTPClient(&http.Client{})},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithHTTPClient", "FromEnv"}, wantOut: []string{"WithModel", "WithRegion"}},
+		{name: "all three, with a nil client", nilCli: true,
+			opts:     []bedrock.Option{bedrock.WithRegion("eu-west-1"), bedrock.WithHTTPClient(nil), bedrock.WithModel("m"), bedrock.WithRegion("us-west-2")},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRegion, WithHTTPClient, WithModel"}},
+		{name: "invalid retry policy", opts: []bedrock.Option{bedrock.WithRetry(refine.RetryPolicy{Base: time.Second, Max: time.Millisecond})},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRetry", "Max must be >= Base"}},
+		{name: "negative retry duration", opts: []bedrock.Option{bedrock.WithRetry(refine.RetryPolicy{MaxRetryAfter: -time.Second})},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRetry", "MaxRetryAfter: -1s"}},
+		{name: "nil client", nilCli: true, wantKind: refine.ErrInvalidRequest, wantIn: []string{"no client"}},
+		{name: "empty model id", model: "-", wantKind: refine.ErrInvalidRequest, wantIn: []string{"no model id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t, func(int, seen) reply { return okReply("never", "end_turn", 1, 1) })
+			var client bedrock.ConverseAPI = f.client(t)
+			if tt.nilCli {
+				client = nil
+			}
+			model := novaLite
+			if tt.model == "-" {
+				model = ""
+			}
+			p := bedrock.New(client, model, tt.opts...)
+			errs := map[string]error{"Validate": p.Validate()}
+			_, errs["Complete"] = p.Complete(context.Background(), userQ)
+			_, errs["Stream"] = p.Stream(context.Background(), userQ, nil)
+			_, errs["Run"] = refine.Run(context.Background(), koreanQuery, refine.WithProvider(p))
+			for name, err := range errs {
+				if !errors.Is(err, tt.wantKind) {
+					t.Errorf("%s: error %v, want one wrapping %v", name, err, tt.wantKind)
+					continue
+				}
+				for _, s := range tt.wantIn {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("%s: error %q does not name %q", name, err, s)
+					}
+				}
+				for _, s := range tt.wantOut {
+					if strings.Contains(err.Error(), s) {
+						t.Errorf("%s: error %q names %q, which was not given", name, err, s)
+					}
+				}
+			}
+			if n := f.hits(); n != 0 {
+				t.Errorf("endpoint hits = %d, want 0", n)
+			}
+		})
+	}
+}
+
+// The options New refuses are FromEnv's, and FromEnv still takes them.
+func TestNewValidWithProviderOptions(t *testing.T) {
+	f := newFake(t, func(int, seen) reply { return okReply("ok", "end_turn", 1, 1) })
+	p := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(time.Minute), bedrock.WithoutTopP(), bedrock.WithRetry(refine.RetryPolicy{MaxRetries: -1}))
+	if err := p.Validate(); err != nil {
+		t.Fatalf("Validate() = %v, want nil", err)
+	}
+	if p.Retries() {
+		t.Error("Retries() = true with MaxRetries -1, want false")
+	}
+	if !bedrock.New(f.client(t), novaLite).Retries() {
+		t.Error("Retries() = false by default, want true")
 	}
 }
