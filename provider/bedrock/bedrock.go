@@ -227,10 +227,18 @@ type seenCreds struct {
 }
 
 // record is a per-call option function: it puts the recorder in front of
-// the call's credentials provider.
+// the call's credentials provider, and notes the credentials in the
+// endpoint's user info (a gateway's), which a server may echo.
 func (c *seenCreds) record(o *bedrockruntime.Options) {
 	if o.Credentials != nil {
 		c.next, o.Credentials = o.Credentials, c
+	}
+	if o.BaseEndpoint != nil {
+		if s := wire.URLSecrets(*o.BaseEndpoint); len(s) > 0 {
+			c.mu.Lock()
+			c.secrets = append(c.secrets, s...)
+			c.mu.Unlock()
+		}
 	}
 }
 
@@ -267,7 +275,7 @@ func (p *Provider) with(creds *seenCreds) *Provider {
 		return p
 	}
 	q := *p
-	q.secrets = append(slices.Clip(p.secrets), creds.secrets...)
+	q.secrets = wire.SortSecrets(append(slices.Clip(p.secrets), creds.secrets...))
 	return &q
 }
 

@@ -2,8 +2,11 @@ package bedrock_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -258,5 +261,32 @@ func TestNewValidWithProviderOptions(t *testing.T) {
 	}
 	if !bedrock.New(f.client(t), novaLite).Retries() {
 		t.Error("Retries() = false by default, want true")
+	}
+}
+
+// A gateway in front of Bedrock whose URL carries a password (the
+// client's BaseEndpoint): a server echoing it, plain or as Basic
+// credentials, does not put it in the error, on Converse or a stream.
+func TestNewScrubsEndpointCredentials(t *testing.T) {
+	const pass = "gw-pa55:word/x"
+	basic := base64.StdEncoding.EncodeToString([]byte("gw:" + pass))
+	echo := "gateway refused password " + pass + " (basic " + basic + ")"
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprint("stream=", stream), func(t *testing.T) {
+			f := newFake(t, alwaysFail(errorReply(400, "ValidationException", echo, true)))
+			t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
+			base := strings.Replace(f.URL, "http://", "http://"+url.UserPassword("gw", pass).String()+"@", 1)
+			p := bedrock.New(newClient(base), novaLite)
+			var err error
+			if stream {
+				_, err = p.Stream(context.Background(), streamReq, nil)
+			} else {
+				_, err = p.Complete(context.Background(), userQ)
+			}
+			if !errors.Is(err, refine.ErrInvalidRequest) || !strings.Contains(err.Error(), "gateway refused password") {
+				t.Fatalf("error %v, want the gateway's ValidationException", err)
+			}
+			assertNoSecret(t, err, pass, basic, strings.TrimRight(basic, "="))
+		})
 	}
 }
