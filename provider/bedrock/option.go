@@ -114,8 +114,8 @@ func WithConverseInput(fn func(in *bedrockruntime.ConverseInput)) Option {
 // request to the last byte of the reply, a ConverseStream call while it
 // waits for the response and between two events (a stream that keeps
 // writing is not cut off). A call that runs out fails with an error
-// wrapping refine.ErrUnavailable that says so; refine.RetryProvider
-// retries it (WithRetry). d <= 0 means no timeout (the caller's context still
+// wrapping refine.ErrUnavailable that says so; the Provider retries it
+// (WithRetry). d <= 0 means no timeout (the caller's context still
 // applies). The default is DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) { c.timeout = max(d, 0) }

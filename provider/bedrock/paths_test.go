@@ -23,7 +23,9 @@ const (
 	refinedText = "REFINED-ANSWER: 다듬은 답입니다."
 )
 
-func isPairwise(s seen) bool { return strings.Contains(s.Req.systemText(), "Two AI assistants, A and B") }
+func isPairwise(s seen) bool {
+	return strings.Contains(s.Req.systemText(), "Two AI assistants, A and B")
+}
 
 // refinedFirst is the pairwise order that shows the refined answer first.
 func refinedFirst(s seen) bool {

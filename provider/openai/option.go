@@ -107,8 +107,8 @@ func WithOrganization(org string) Option {
 // for proxies, custom TLS or tracing transports. The adapter still wraps it
 // (to send temperature 0, read Retry-After and cap the response size). The
 // adapter does the retrying (WithRetry): do not give hc a transport that
-// retries on its own, or the retries multiply. For deadlines use WithTimeout or contexts. A nil hc is
-// an error.
+// retries on its own, or the retries multiply. For deadlines use
+// WithTimeout or contexts. A nil hc is an error.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.httpClient, c.httpClientSet = hc, true }
 }
@@ -183,8 +183,8 @@ func WithTokenSource(fn func(ctx context.Context) (string, error)) Option {
 // the reply begins and between two pieces of it, so a slow server that
 // keeps writing a long answer is never cut off. A server that accepts the
 // connection and then stalls, before or in the middle of its reply, fails
-// the call with an error wrapping refine.ErrUnavailable (retried by
-// refine.RetryProvider unless deltas were delivered) once d has passed.
+// the call with an error wrapping refine.ErrUnavailable (retried, see
+// WithRetry, unless deltas were delivered) once d has passed.
 // The caller's context still applies when it ends sooner.
 // Default DefaultTimeout; 0 means no limit but the context's. A negative d
 // is an error.
