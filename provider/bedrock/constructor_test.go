@@ -66,7 +66,7 @@ func TestNewDefaultTimeout(t *testing.T) {
 func TestNewDefaultMaxResponseBytes(t *testing.T) {
 	var sent atomic.Int64
 	f := newFake(t, alwaysFail(endless(&sent)))
-	_, err := bedrock.New(f.client(t), novaLite).Complete(context.Background(), userQ)
+	_, err := bedrock.New(f.client(t), novaLite, noRetry).Complete(context.Background(), userQ)
 	if !errors.Is(err, refine.ErrUnavailable) || transient(err) {
 		t.Fatalf("error %v: want a permanent ErrUnavailable", err)
 	}

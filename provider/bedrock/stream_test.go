@@ -254,7 +254,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 			t.Cleanup(func() { close(hold) })
 			frames := streamEvents(t, "a", "b")
 			f := newFake(t, alwaysFail(streamReply(frames, map[int]<-chan struct{}{tt.holdAt: hold}, nil)))
-			p := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(100*time.Millisecond))
+			p := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(100*time.Millisecond), noRetry)
 			_, err := p.Stream(context.Background(), streamReq, func(string) {})
 			if !errors.Is(err, refine.ErrUnavailable) || !transient(err) || errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("error %v: want a retryable ErrUnavailable", err)
