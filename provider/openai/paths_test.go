@@ -239,3 +239,32 @@ func loopWraps() bool {
 	refine.Run(context.Background(), "q", refine.WithProvider(c))
 	return c.calls() > 1
 }
+
+// A Retry-After pause belongs to the Provider that received it: later
+// calls through it wait (here: fail at once, the pause being longer than
+// the policy waits, without a request), while another Provider on the
+// same server goes on.
+func TestRetryAfterPauseIsPerProvider(t *testing.T) {
+	srv := newFake(t, func(n int, _ hit) reply {
+		if n == 0 {
+			return apiError(429, "rate_limit_exceeded", "requests", "Rate limit reached", map[string]string{"Retry-After": "30"})
+		}
+		return ok("served")
+	})
+	policy := openai.WithRetry(refine.RetryPolicy{MaxRetries: 3, MaxRetryAfter: time.Second})
+	a := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), policy)
+	b := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), policy)
+
+	if _, err := a.Complete(context.Background(), user("q")); !errors.Is(err, refine.ErrRateLimited) {
+		t.Fatalf("first call: %v, want ErrRateLimited (the 30s asked for is longer than the policy waits)", err)
+	}
+	if _, err := a.Complete(context.Background(), user("q")); !errors.Is(err, refine.ErrRateLimited) {
+		t.Fatalf("second call on the paused Provider: %v, want ErrRateLimited", err)
+	}
+	if n := len(srv.Hits()); n != 1 {
+		t.Errorf("server received %d requests, want 1 (the paused Provider sends none)", n)
+	}
+	if resp, err := b.Complete(context.Background(), user("q")); err != nil || resp.Text != "served" {
+		t.Errorf("another Provider: %v, %v; want it served at once", resp, err)
+	}
+}
