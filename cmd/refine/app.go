@@ -222,7 +222,7 @@ func loadPrices(path string) (map[string]refine.Price, error) {
 
 // session is what a command runs with: one Loop, built once and shared by
 // every worker, over one provider per model. Because all runs call through
-// the same adapter, which retries (see withRetries), a Retry-After from the
+// the same adapter, which retries (see retryPolicy), a Retry-After from the
 // service pauses every worker; LimitProvider caps the calls in flight.
 type session struct {
 	models *models

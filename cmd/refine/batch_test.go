@@ -450,7 +450,7 @@ func TestProgressNamesModelWithoutPrice(t *testing.T) {
 
 // A Retry-After from the service pauses every worker, not just the one
 // that received it: every run calls through the one provider that
-// retries (the adapter, see withRetries), here the real OpenAI adapter
+// retries (the adapter, see retryPolicy), here the real OpenAI adapter
 // against a server on loopback.
 func TestBatchRetryAfterPausesAllWorkers(t *testing.T) {
 	const pause = time.Second // Retry-After counts whole seconds

@@ -58,7 +58,7 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			return nil, usageError{err}
 		}
 		model := firstOf(f.model, strings.TrimSpace(a.getenv("OPENAI_MODEL")), openai.DefaultModel)
-		m.gen = withRetries(openai.New(model, a.openaiOptions()...), f.retries)
+		m.gen = openai.New(model, a.openaiOptions(f.retries)...)
 		m.label = "OpenAI-compatible, " + model
 		if u := strings.TrimSpace(a.getenv("OPENAI_BASE_URL")); u != "" {
 			m.label = "OpenAI-compatible at " + redactURL(u) + ", " + model
@@ -68,37 +68,35 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			m.secrets = append(m.secrets, k)
 		}
 		if f.judgeModel != "" {
-			m.judge = withRetries(openai.New(f.judgeModel, a.openaiOptions()...), f.retries)
+			m.judge = openai.New(f.judgeModel, a.openaiOptions(f.retries)...)
 			m.label += ", judge " + f.judgeModel
 		}
 	case "ollama":
 		base := firstOf(strings.TrimSpace(a.getenv("OLLAMA_BASE_URL")), "http://localhost:11434/v1")
 		model := firstOf(f.model, a.getenv("OLLAMA_MODEL"), "llama3.2")
-		m.gen = withRetries(openai.New(model, openai.WithBaseURL(base)), f.retries)
+		m.gen = openai.New(model, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries)))
 		m.label = "Ollama at " + redactURL(base) + ", " + model
 		m.secrets = urlSecrets(base)
 		if f.judgeModel != "" {
-			m.judge = withRetries(openai.New(f.judgeModel, openai.WithBaseURL(base)), f.retries)
+			m.judge = openai.New(f.judgeModel, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries)))
 			m.label += ", judge " + f.judgeModel
 		}
 	case "bedrock":
-		p, err := bedrock.FromEnv(ctx) // checks region and credentials
+		p, err := bedrock.FromEnv(ctx, bedrock.WithRetry(retryPolicy(f.retries))) // checks region and credentials
 		if err != nil {
 			return nil, usageError{err}
 		}
 		m.gen, m.label = p, "AWS Bedrock, "+p.Model()
 		if f.model != "" {
-			if m.gen, err = bedrockModel(ctx, f.model); err != nil {
+			if m.gen, err = bedrockModel(ctx, f.model, f.retries); err != nil {
 				return nil, usageError{err}
 			}
 			m.label = "AWS Bedrock, " + f.model
 		}
-		m.gen = withRetries(m.gen, f.retries)
 		if f.judgeModel != "" {
-			if m.judge, err = bedrockModel(ctx, f.judgeModel); err != nil {
+			if m.judge, err = bedrockModel(ctx, f.judgeModel, f.retries); err != nil {
 				return nil, usageError{err}
 			}
-			m.judge = withRetries(m.judge, f.retries)
 			m.label += ", judge " + f.judgeModel
 		}
 	case "demo":
@@ -114,13 +112,15 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 }
 
 // bedrockModel is a Bedrock provider for model, with the credentials and
-// region FromEnv finds.
-func bedrockModel(ctx context.Context, model string) (refine.Provider, error) {
-	return bedrock.FromEnv(ctx, bedrock.WithModel(model))
+// region FromEnv finds and the --retries policy.
+func bedrockModel(ctx context.Context, model string, retries int) (refine.Provider, error) {
+	return bedrock.FromEnv(ctx, bedrock.WithModel(model), bedrock.WithRetry(retryPolicy(retries)))
 }
 
-func (a *app) openaiOptions() []openai.Option {
-	var opts []openai.Option
+// openaiOptions are the OpenAI adapter's options from the environment and
+// the --retries policy.
+func (a *app) openaiOptions(retries int) []openai.Option {
+	opts := []openai.Option{openai.WithRetry(retryPolicy(retries))}
 	if k := strings.TrimSpace(a.getenv("OPENAI_API_KEY")); k != "" {
 		opts = append(opts, openai.WithAPIKey(k))
 	}
@@ -130,22 +130,10 @@ func (a *app) openaiOptions() []openai.Option {
 	return opts
 }
 
-// withRetries gives an adapter the --retries policy (0: the adapter's
-// default of 3; -1: none). Retries belong to the adapters, so every call
-// is retried by one rule and a Retry-After pause holds every worker that
+// retryPolicy is the --retries flag as the adapters' policy (0: their
+// default of 3; -1: none). Retries belong to the adapters, so every call is
+// retried by one rule and a Retry-After pause holds every worker that
 // shares the provider.
-//
-// TODO(retries): pass openai.WithRetry(retryPolicy(n)) and
-// bedrock.WithRetry(retryPolicy(n)) where the adapters are built, and
-// delete this function, once those options exist. Until then the adapter
-// is wrapped here, once; after they exist this wrapper would add nothing
-// (RetryProvider adds no layer around a provider that retries itself), so
-// --retries would be ignored.
-func withRetries(p refine.Provider, n int) refine.Provider {
-	return refine.RetryProvider(p, retryPolicy(n))
-}
-
-// retryPolicy is the --retries flag as a policy.
 func retryPolicy(n int) refine.RetryPolicy { return refine.RetryPolicy{MaxRetries: n} }
 
 // redactURL is a base URL as it may be shown: scheme, host and path, with

@@ -128,12 +128,6 @@ func TestRetryOnEveryPath(t *testing.T) {
 	for _, pt := range paths {
 		for _, pol := range policies {
 			t.Run(pt.name+"/"+pol.name, func(t *testing.T) {
-				switch {
-				case pt.name == "RetryProvider(bedrock.New)" && retryProviderStacks():
-					t.Skip("refine.RetryProvider in this tree still wraps a Retrier (the root package's change is pending)")
-				case pt.loop && pol.policy.MaxRetries < 0 && loopWraps():
-					t.Skip("the Loop in this tree still wraps providers that do not retry (the root package's change is pending)")
-				}
 				f := loopServer(t, pt.throttle, true)
 				p := bedrock.New(f.client(t, fastSDKRetries), novaLite, bedrock.WithRetry(pol.policy))
 				other := bedrock.New(f.client(t), novaLite)
@@ -194,42 +188,4 @@ func TestOne429DoesNotFailARun(t *testing.T) {
 			}
 		})
 	}
-}
-
-// counting is a Provider that always fails with a rate limit asking for a
-// 1ms pause, and counts its calls: it probes how many retry layers the
-// root package in this tree adds.
-type counting struct {
-	mu      sync.Mutex
-	n       int
-	retries bool
-}
-
-func (c *counting) Complete(context.Context, *refine.Request) (*refine.Response, error) {
-	c.mu.Lock()
-	c.n++
-	c.mu.Unlock()
-	return nil, &refine.ProviderError{Kind: refine.ErrRateLimited, Provider: "counting", RetryAfter: time.Millisecond}
-}
-
-func (c *counting) calls() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
-
-type countingRetrier struct{ *counting }
-
-func (c countingRetrier) Retries() bool { return c.retries }
-
-func retryProviderStacks() bool {
-	c := &counting{retries: true}
-	refine.RetryProvider(countingRetrier{c}, fastRetry(1)).Complete(context.Background(), userQ)
-	return c.calls() > 1
-}
-
-func loopWraps() bool {
-	c := &counting{}
-	refine.Run(context.Background(), "q", refine.WithProvider(c))
-	return c.calls() > 1
 }

@@ -96,9 +96,6 @@ func TestRetriesThroughRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Run("WithRetry", func(t *testing.T) {
-				if tt.retries < 0 && loopWraps() {
-					t.Skip("the Loop in this tree still wraps providers that do not retry (the root package's change is pending)")
-				}
 				f := newFake(t, alwaysFail(tt.reply))
 				p := bedrock.New(f.client(t, fastSDKRetries), novaLite, bedrock.WithRetry(fastRetry(tt.retries)))
 				res, err := refine.Run(context.Background(), koreanQuery, refine.WithProvider(p))
@@ -110,9 +107,6 @@ func TestRetriesThroughRun(t *testing.T) {
 				}
 			})
 			t.Run("RetryProvider", func(t *testing.T) {
-				if retryProviderStacks() {
-					t.Skip("refine.RetryProvider in this tree still wraps a Retrier (the root package's change is pending)")
-				}
 				f := newFake(t, alwaysFail(tt.reply))
 				p := refine.RetryProvider(bedrock.New(f.client(t, fastSDKRetries), novaLite, bedrock.WithRetry(fastRetry(tt.retries))), fastRetry(tt.retries))
 				_, err := p.Complete(context.Background(), userQ)

@@ -127,7 +127,6 @@ func TestRetryOnEveryPath(t *testing.T) {
 	for _, pt := range paths {
 		for _, pol := range policies {
 			t.Run(pt.name+"/"+pol.name, func(t *testing.T) {
-				skipUntilOneLayer(t, pt, pol.policy)
 				srv := loopServer(t, pt.throttle, true)
 				p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithRetry(pol.policy))
 				other := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"))
@@ -186,58 +185,6 @@ func TestOne429DoesNotFailARun(t *testing.T) {
 			}
 		})
 	}
-}
-
-// skipUntilOneLayer skips the cases that depend on the root package's
-// single retry layer when this tree still has two: the Loop wrapping
-// providers that do not retry (WithProvider with retries off) and
-// RetryProvider wrapping a Retrier. The behaviour is probed, not assumed.
-func skipUntilOneLayer(t *testing.T, pt path, policy refine.RetryPolicy) {
-	t.Helper()
-	switch {
-	case pt.name == "RetryProvider(openai.New)" && retryProviderStacks():
-		t.Skip("refine.RetryProvider in this tree still wraps a Retrier (the root package's change is pending)")
-	case pt.loop && policy.MaxRetries < 0 && loopWraps():
-		t.Skip("the Loop in this tree still wraps providers that do not retry (the root package's change is pending)")
-	}
-}
-
-// counting is a Provider that always fails with a rate limit asking for a
-// 1ms pause, and counts its calls.
-type counting struct {
-	mu      sync.Mutex
-	n       int
-	retries bool
-}
-
-func (c *counting) Complete(context.Context, *refine.Request) (*refine.Response, error) {
-	c.mu.Lock()
-	c.n++
-	c.mu.Unlock()
-	return nil, &refine.ProviderError{Kind: refine.ErrRateLimited, Provider: "counting", RetryAfter: time.Millisecond}
-}
-
-func (c *counting) calls() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
-
-type countingRetrier struct{ *counting }
-
-func (c countingRetrier) Retries() bool { return c.retries }
-
-func retryProviderStacks() bool {
-	c := &counting{retries: true}
-	refine.RetryProvider(countingRetrier{c}, refine.RetryPolicy{MaxRetries: 1, Base: time.Millisecond, Max: time.Millisecond}).
-		Complete(context.Background(), user("q"))
-	return c.calls() > 1
-}
-
-func loopWraps() bool {
-	c := &counting{}
-	refine.Run(context.Background(), "q", refine.WithProvider(c))
-	return c.calls() > 1
 }
 
 // A Retry-After pause belongs to the Provider that received it: later
