@@ -10,6 +10,7 @@ import (
 // (A), the one shown second (B), or neither.
 type Winner uint8
 
+// The verdicts; the zero Winner is none (an unreadable reply).
 const (
 	A Winner = iota + 1
 	B

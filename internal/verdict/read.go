@@ -61,7 +61,8 @@ type Reading struct {
 	// Feedback is the critique a refiner reads: the issues, suggestions
 	// and assessment laid out by Feedback, or the reply itself when it
 	// holds only prose.
-	Feedback    string
+	Feedback string
+	// Issues and Suggestions are the reply's lists, one line an item.
 	Issues      []string
 	Suggestions []string
 	// Criteria are the per-criterion scores, 0..10, under the names the
