@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"sync/atomic"
+
+	"github.com/selfrefine/refine/internal/verdict"
 )
 
 // Judge scores and critiques one answer to a query, on a 0–10 scale.
@@ -277,6 +279,20 @@ func (j *LLMJudge) read(ctx context.Context, req *Request, resp *Response) (*Ver
 		return parseVerdict(text, j.cfg.criteria)
 	})
 }
+
+// parseVerdict reads a judge's reply (package verdict). Score is the
+// judge's own overall score (criterion weights are applied after);
+// criteria name the per-criterion scores that may stand at the top level
+// of the JSON.
+func parseVerdict(text string, criteria []Criterion) (*Verdict, error) {
+	r, err := verdict.Read(text, criteria, criterionName)
+	if err != nil {
+		return nil, err
+	}
+	return &Verdict{Score: r.Score, Feedback: r.Feedback, Issues: r.Issues, Suggestions: r.Suggestions, Criteria: r.Criteria}, nil
+}
+
+func criterionName(c Criterion) string { return c.Name }
 
 // score applies the weights of the criteria, when there are any, and
 // reports whether it did. Weights are divided by the largest first, so

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/selfrefine/refine/internal/verdict"
 )
 
 // Probability-weighted scores, after G-Eval (Liu et al., 2023). A judge that
@@ -139,40 +141,29 @@ func (j *LLMJudge) evaluateWeighted(ctx context.Context, query, answer string) (
 // criterion weights. It reports false, leaving v as it is, when the
 // score's token cannot be found.
 //
-// The tokens are located by structure, as the reader read them: the score
-// is the value of the score key in the last top-level JSON object of the
-// reply that has one (the verdict object: reasoning comes before it, and a
-// reply with another after it is unreadable), never a "score" quoted in a
-// string.
+// The tokens are located by structure, as the reader read them
+// (verdict.Locate): never a "score" quoted in a string.
 func (j *LLMJudge) weigh(v *Verdict, resp *Response) bool {
 	if resp == nil || len(resp.Logprobs) == 0 {
 		return false
 	}
 	text, starts := joinTokens(resp.Logprobs)
-	objs, _ := jsonObjects(text)
-	var top jsonValue
-	found := false
-	for i := len(objs) - 1; i >= 0 && !found; i-- {
-		if hasScoreKey(objs[i]) {
-			top, found = objs[i], true
-		}
-	}
-	if !found {
+	loc, ok := verdict.Locate(text, v.Score)
+	if !ok {
 		return false
 	}
-	obj, raw, err := verdictObject(top)
-	if err != nil || raw != v.Score {
+	start, end, ok := loc.Score()
+	if !ok {
 		return false
 	}
-	sv, _ := lookup(obj, scoreKeys...)
-	score, dist, ok := expectationOf(text, starts, resp.Logprobs, sv)
+	score, dist, ok := expectationAt(starts, resp.Logprobs, start, end)
 	if !ok {
 		return false
 	}
 	v.Score, v.Dist = score, dist
 	for name := range v.Criteria {
-		if cv, ok := criterionValue(obj, top, name); ok {
-			if e, _, ok := expectationOf(text, starts, resp.Logprobs, cv); ok {
+		if start, end, ok := loc.Criterion(name); ok {
+			if e, _, ok := expectationAt(starts, resp.Logprobs, start, end); ok {
 				v.Criteria[name] = e
 			}
 		}
@@ -181,49 +172,6 @@ func (j *LLMJudge) weigh(v *Verdict, resp *Response) bool {
 		v.Dist = nil // the weights made the score; dist was the overall's
 	}
 	return true
-}
-
-// criterionValue finds the value of criterion name where criteriaScores
-// read it: in a criteria object, or at the top of the verdict object.
-func criterionValue(obj, top jsonValue, name string) (jsonValue, bool) {
-	for _, src := range [2]jsonValue{obj, top} {
-		if c, ok := lookup(src, criteriaKeys...); ok && c.kind == jsonObj {
-			for _, f := range c.fields {
-				if f.key == name {
-					return f.val, true
-				}
-			}
-		}
-	}
-	return lookup(obj, normKey(name))
-}
-
-// expectationOf returns the expected score and its distribution at the
-// token that holds v, an integer 0..10 written as a number or as a string
-// of digits ("8/10", "8.5" and the like have no single score token).
-func expectationOf(text string, starts []int, lps []TokenLogprob, v jsonValue) (float64, []float64, bool) {
-	start := v.pos
-	switch v.kind {
-	case jsonNum:
-	case jsonStr:
-		start++ // past the quote
-		if start+len(v.str) > len(text) || text[start:start+len(v.str)] != v.str {
-			return 0, nil, false
-		}
-	default:
-		return 0, nil, false
-	}
-	end := start
-	for end < len(text) && isDigit(text[end]) {
-		end++
-	}
-	if end == start || end-start > 2 || (end < len(text) && (text[end] == '.' || text[end] == '/')) {
-		return 0, nil, false
-	}
-	if v.kind == jsonStr && end-start != len(v.str) {
-		return 0, nil, false
-	}
-	return expectationAt(starts, lps, start, end)
 }
 
 // joinTokens returns the text the tokens spell and the byte offset at which
@@ -390,7 +338,7 @@ func mergeSamples(vs []*Verdict) *Verdict {
 		}
 	}
 	out.Issues, out.Suggestions = mergeLists(issues...), mergeLists(suggestions...)
-	out.Feedback = buildFeedback(out.Issues, out.Suggestions, "")
+	out.Feedback = verdict.Feedback(out.Issues, out.Suggestions, "")
 	if out.Feedback == "" {
 		out.Feedback = closest.Feedback
 	}

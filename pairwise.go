@@ -2,12 +2,12 @@ package refine
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/selfrefine/refine/internal/verdict"
 )
 
 // The outcomes of a Comparison.
@@ -66,8 +66,8 @@ type PairwiseJudge struct {
 // reported by Compare (and by New and Run when the judge is given to
 // WithRegressionGuard) as an error wrapping ErrInvalidOption.
 //
-// p is called as is: errors are not retried unless p is wrapped in
-// RetryProvider.
+// p is called as is: its retries are its own (the adapters retry by
+// default; wrap a provider of your own in RetryProvider).
 func NewPairwiseJudge(p Provider, opts ...JudgeOption) *PairwiseJudge {
 	j := &PairwiseJudge{p: p, cfg: newJudgeConfig(opts)}
 	if j.cfg.err == nil {
@@ -164,9 +164,9 @@ func (j *PairwiseJudge) judgeOrder(ctx context.Context, query, first, second str
 		return "", "", usage, err
 	}
 	// The first reply holds the reasoning; a repair only the verdict.
-	explanation := stripReasoning(normalizeReply(resp.Text))
+	explanation := verdict.StripReasoning(resp.Text)
 	if explanation == "" {
-		explanation = stripReasoning(normalizeReply(read.Text))
+		explanation = verdict.StripReasoning(read.Text)
 	}
 	return w, explanation, usage, nil
 }
@@ -181,48 +181,18 @@ func swapWinner(w string) string {
 	return w
 }
 
-var (
-	// The format the prompt asks for: "[[A]]", "[[B]]", "[[C]]"; tolerated:
-	// "[[ a ]]", "[[Assistant B]]", "[[tie]]". The last one counts: a reply
-	// may quote the format before giving its verdict.
-	pairBracket = regexp.MustCompile(`(?i)\[\[[ \t]*(?:(?:assistant|answer)[ \t]+)?(a|b|c|tie)[ \t]*\]\]`)
-	// A labelled verdict without brackets: "Verdict: A", "Final verdict:
-	// **Assistant B**", "verdict is [C]", `"winner": "A"`, "Verdict: tie".
-	// The letter must be a capital (so that "verdict: a close call" is not
-	// read as A), and "Verdict: A tie" is a tie.
-	pairLabelled = regexp.MustCompile(`(?i:verdict|winner)[ \t*_"']*(?:[:：=]|(?i:is))[ \t*_"'\[]*(?:(?i:assistant|answer)[ \t]+)?(A|B|C|(?i:tie|draw))\b(?:[ \t]+((?i:tie|draw))\b)?`)
-)
-
-// parsePairwise reads a pairwise verdict: "A", "B" or "tie". It reads the
-// last non-blank line of the reply, after leading reasoning blocks are
-// removed, where the prompt asks for the verdict; the last marker on that
-// line counts. Markers earlier in the reply (the judge quoting an answer,
-// or the format) are not read: it never guesses.
+// parsePairwise reads a pairwise verdict (package verdict): WinnerA,
+// WinnerB or Tie, by position.
 func parsePairwise(text string) (string, error) {
-	text = stripReasoning(normalizeReply(text))
-	if text == "" {
-		return "", errors.New("empty reply (or reasoning only)")
+	w, err := verdict.ReadPairwise(text)
+	if err != nil {
+		return "", err
 	}
-	line := text[strings.LastIndexByte(text, '\n')+1:]
-	if ms := pairBracket.FindAllStringSubmatch(line, -1); ms != nil {
-		return pairWinner(ms[len(ms)-1][1]), nil
+	switch w {
+	case verdict.A:
+		return WinnerA, nil
+	case verdict.B:
+		return WinnerB, nil
 	}
-	if ms := pairLabelled.FindAllStringSubmatch(line, -1); ms != nil {
-		m := ms[len(ms)-1]
-		if m[2] != "" {
-			return Tie, nil
-		}
-		return pairWinner(m[1]), nil
-	}
-	return "", errors.New("the reply's last line holds no [[A]], [[B]] or [[C]] verdict")
-}
-
-func pairWinner(s string) string {
-	switch strings.ToLower(s) {
-	case "a":
-		return WinnerA
-	case "b":
-		return WinnerB
-	}
-	return Tie // "c", "tie", "draw"
+	return Tie, nil
 }

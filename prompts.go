@@ -3,12 +3,12 @@ package refine
 import (
 	"crypto/sha256"
 	"embed"
-	"encoding/binary"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"sync"
 	"text/template"
+
+	"github.com/selfrefine/refine/internal/fence"
 )
 
 // The prompts are product: they live as text in prompts/, are reviewed like
@@ -181,7 +181,7 @@ func judgePromptsFor(criteria []Criterion, reference string) *judgePrompts {
 func (jp *judgePrompts) messages(query, answer string) []Message {
 	// The system prompt holds the criteria and the reference: its digest
 	// stands for them in the tag.
-	tag := newTag(string(jp.digest[:]), query, answer, jp.data.Reference)
+	tag := fence.Tag(string(jp.digest[:]), query, answer, jp.data.Reference)
 	var user string
 	if jp.user != nil {
 		user = jp.user.fill(tag, query, answer)
@@ -220,7 +220,7 @@ func newPairwisePrompts(criteria []Criterion, reference string) *pairwisePrompts
 }
 
 func (pp *pairwisePrompts) messages(query, first, second string) []Message {
-	tag := newTag(string(pp.digest[:]), query, first, second, pp.data.Reference)
+	tag := fence.Tag(string(pp.digest[:]), query, first, second, pp.data.Reference)
 	var user string
 	if pp.user != nil {
 		user = pp.user.fill(tag, query, first, second)
@@ -271,54 +271,6 @@ func renderRefine(d refineData) string {
 		vals = append(vals, strconv.Itoa(r.Round), r.Answer, r.Score, r.Feedback)
 	}
 	return sp.fill(vals...)
-}
-
-// newTag returns the marker of the tags that fence untrusted text in a
-// prompt (<answer-TAG>…</answer-TAG>): 12 hex digits of SHA-256 over texts
-// (each length-prefixed, so that no two lists hash alike), so that the same
-// request gets the same prompt and recorded calls replay.
-//
-// Being predictable does not let an answer close its own fence: the tag is
-// chosen after the texts exist, and any tag that occurs in one of them
-// (compared case-insensitively) is replaced by the next one derived, until
-// none does. An answer cannot carry the tag of a request it is part of.
-// The rule that holds the defence is that check, as it was when tags were
-// drawn at random; the hash only makes the choice repeatable.
-func newTag(texts ...string) string {
-	h := sha256.New()
-	var n [8]byte
-	for _, t := range texts {
-		binary.BigEndian.PutUint64(n[:], uint64(len(t)))
-		h.Write(n[:])
-		h.Write([]byte(t))
-	}
-	var sum [sha256.Size]byte
-	digest := h.Sum(sum[:0])
-	return pickTag(func(round uint64) string {
-		var buf [sha256.Size + 8]byte
-		copy(buf[:], digest)
-		binary.BigEndian.PutUint64(buf[sha256.Size:], round)
-		s := sha256.Sum256(buf[:])
-		return hex.EncodeToString(s[:6])
-	}, texts)
-}
-
-// pickTag returns the first of candidate(0), candidate(1), … that occurs in
-// none of texts, compared case-insensitively.
-func pickTag(candidate func(round uint64) string, texts []string) string {
-	for round := uint64(0); ; round++ {
-		tag := candidate(round)
-		clash := false
-		for _, t := range texts {
-			if indexFold(t, tag) >= 0 {
-				clash = true
-				break
-			}
-		}
-		if !clash {
-			return tag
-		}
-	}
 }
 
 // formatScore prints a score without trailing zeros: 7, 7.5, 8.25.

@@ -3,6 +3,9 @@ package refine
 import (
 	"context"
 	"strings"
+
+	"github.com/selfrefine/refine/internal/fence"
+	"github.com/selfrefine/refine/internal/verdict"
 )
 
 // Refiner produces the answers of a run. An empty history asks for the first
@@ -82,7 +85,7 @@ func refinePrompt(query string, history []Attempt, n int) string {
 		}
 		texts = append(texts, a.Answer, rounds[i].Feedback)
 	}
-	return renderRefine(refineData{Tag: newTag(texts...), Question: query, History: rounds})
+	return renderRefine(refineData{Tag: fence.Tag(texts...), Question: query, History: rounds})
 }
 
 // critique is the feedback handed to the refiner: the verdict's Feedback,
@@ -94,44 +97,5 @@ func critique(v *Verdict) string {
 	if s := strings.TrimSpace(v.Feedback); s != "" {
 		return s
 	}
-	return buildFeedback(v.Issues, v.Suggestions, "")
-}
-
-// buildFeedback lays out issues, suggestions and an assessment as the
-// critique a refiner reads.
-func buildFeedback(issues, suggestions []string, assessment string) string {
-	n := len("Issues:\n\nSuggestions:\n\nAssessment: ") + len(assessment)
-	for _, it := range issues {
-		n += len(it) + 3
-	}
-	for _, it := range suggestions {
-		n += len(it) + 3
-	}
-	var b strings.Builder
-	b.Grow(n)
-	list := func(title string, items []string) {
-		if len(items) == 0 {
-			return
-		}
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
-		b.WriteString(title)
-		b.WriteString(":\n")
-		for _, it := range items {
-			b.WriteString("- ")
-			b.WriteString(it)
-			b.WriteString("\n")
-		}
-	}
-	list("Issues", issues)
-	list("Suggestions", suggestions)
-	if a := strings.TrimSpace(assessment); a != "" {
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
-		b.WriteString("Assessment: ")
-		b.WriteString(a)
-	}
-	return strings.TrimSpace(b.String())
+	return verdict.Feedback(v.Issues, v.Suggestions, "")
 }

@@ -1,4 +1,4 @@
-package refine
+package verdict
 
 import (
 	"reflect"
@@ -7,12 +7,25 @@ import (
 	"time"
 )
 
+// The names of the SDK's criteria presets (refine.GeneralCriteria,
+// CodeCriteria, SummaryCriteria): the criteria the reader is given most.
+var (
+	generalNames = []string{"helpfulness", "relevance", "accuracy", "depth"}
+	codeNames    = []string{"correctness", "completeness", "best_practices", "error_handling"}
+	summaryNames = []string{"coherence", "consistency", "fluency", "relevance"}
+)
+
+// read is Read with criteria given by name.
+func read(text string, criteria []string) (Reading, error) {
+	return Read(text, criteria, func(s string) string { return s })
+}
+
 // parseCase is a judge reply and what the reader must make of it. The
-// cases double as the seed corpus of FuzzParseVerdict.
+// cases double as the seed corpus of FuzzRead.
 type parseCase struct {
 	name     string
 	reply    string
-	criteria []Criterion // nil: GeneralCriteria()
+	criteria []string // nil: generalNames
 	score    float64
 	wantErr  bool
 	issues   []string           // nil: not checked
@@ -98,7 +111,7 @@ var parseCases = []parseCase{
 		score: 7, issues: []string{"예외 처리가 없다"}, suggs: []string{"에러를 반환하라"},
 		feedback: []string{"Assessment: 보통"}},
 	{name: "code review verdict shape",
-		criteria: CodeCriteria(),
+		criteria: codeNames,
 		reply: "```json\n" + `{
   "score": 6,
   "correctness": 7,
@@ -203,22 +216,22 @@ var parseCases = []parseCase{
 		reply: `{"score": 7, "assessment": "he said "good" twice"}`, score: 7},
 }
 
-func TestParseVerdict(t *testing.T) {
+func TestRead(t *testing.T) {
 	for _, tc := range parseCases {
 		t.Run(tc.name, func(t *testing.T) {
 			criteria := tc.criteria
 			if criteria == nil {
-				criteria = GeneralCriteria()
+				criteria = generalNames
 			}
-			v, err := parseVerdict(tc.reply, criteria)
+			v, err := read(tc.reply, criteria)
 			if tc.wantErr {
 				if err == nil {
-					t.Fatalf("parseVerdict(%q) = score %v, want an error", tc.reply, v.Score)
+					t.Fatalf("Read(%q) = score %v, want an error", tc.reply, v.Score)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("parseVerdict(%q): got error %v, want score %v", tc.reply, err, tc.score)
+				t.Fatalf("Read(%q): got error %v, want score %v", tc.reply, err, tc.score)
 			}
 			if v.Score != tc.score {
 				t.Errorf("score: got %v, want %v", v.Score, tc.score)
@@ -247,29 +260,29 @@ func equalLists(a, b []string) bool {
 
 // The criteria the judge was configured with are read from the top level
 // only under their own names; other numbers stay out of Criteria.
-func TestParseVerdictCriteriaNames(t *testing.T) {
+func TestReadCriteriaNames(t *testing.T) {
 	tests := []struct {
 		name     string
-		criteria []Criterion
+		criteria []string
 		reply    string
 		want     map[string]float64
 	}{
-		{"general criteria at top level", GeneralCriteria(),
+		{"general criteria at top level", generalNames,
 			`{"score": 7, "accuracy": 6, "helpfulness": 8, "length": 300}`,
 			map[string]float64{"accuracy": 6, "helpfulness": 8}},
-		{"summary criteria with spaced keys", SummaryCriteria(),
+		{"summary criteria with spaced keys", summaryNames,
 			`{"score": 7, "Coherence": 6, "consistency": "9/10", "fluency": 11}`,
 			map[string]float64{"coherence": 6, "consistency": 9}},
-		{"criteria object wins over top-level keys", CodeCriteria(),
+		{"criteria object wins over top-level keys", codeNames,
 			`{"score": 5, "criteria": {"correctness": 4}, "completeness": 9}`,
 			map[string]float64{"correctness": 4}},
-		{"no criteria", GeneralCriteria(), `{"score": 5}`, nil},
+		{"no criteria", generalNames, `{"score": 5}`, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := parseVerdict(tc.reply, tc.criteria)
+			v, err := read(tc.reply, tc.criteria)
 			if err != nil {
-				t.Fatalf("parseVerdict: %v", err)
+				t.Fatalf("Read: %v", err)
 			}
 			if !reflect.DeepEqual(v.Criteria, tc.want) {
 				t.Errorf("criteria: got %v, want %v", v.Criteria, tc.want)
@@ -281,7 +294,7 @@ func TestParseVerdictCriteriaNames(t *testing.T) {
 // Replies full of unclosed brackets, quotes or tags are read in time
 // roughly linear in their length. (Before the reader was bounded, 20 KB of
 // "{'" took minutes.)
-func TestParseVerdictPathological(t *testing.T) {
+func TestReadPathological(t *testing.T) {
 	const n = 40000
 	tests := map[string]string{
 		"open braces":         strings.Repeat("{", n),
@@ -299,8 +312,8 @@ func TestParseVerdictPathological(t *testing.T) {
 	for name, reply := range tests {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
-			v, err := parseVerdict(reply, GeneralCriteria())
-			_, _ = parsePairwise(reply)
+			v, err := read(reply, generalNames)
+			_, _ = ReadPairwise(reply)
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("reading %d bytes took %v", len(reply), d)
 			}
@@ -327,8 +340,8 @@ func TestStripReasoning(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := stripReasoning(normalizeReply(tc.in)); got != tc.want {
-				t.Errorf("stripReasoning(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := StripReasoning(tc.in); got != tc.want {
+				t.Errorf("StripReasoning(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}
@@ -380,7 +393,7 @@ func TestScoreValue(t *testing.T) {
 }
 
 // pairwiseCases are judge replies to the pairwise prompt and the winner by
-// position ("" for an error). They double as FuzzParsePairwise's seeds.
+// position ("" for an error). They double as FuzzReadPairwise's seeds.
 var pairwiseCases = []struct {
 	name, reply, want string
 }{
@@ -413,17 +426,18 @@ var pairwiseCases = []struct {
 	{"bracket with a wrong letter", "[[D]]", ""},
 }
 
-func TestParsePairwise(t *testing.T) {
+func TestReadPairwise(t *testing.T) {
 	for _, tc := range pairwiseCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parsePairwise(tc.reply)
+			w, err := ReadPairwise(tc.reply)
+			got := w.String()
 			switch {
 			case tc.want == "" && err == nil:
-				t.Errorf("parsePairwise(%q) = %q, want an error", tc.reply, got)
+				t.Errorf("ReadPairwise(%q) = %q, want an error", tc.reply, got)
 			case tc.want != "" && err != nil:
-				t.Errorf("parsePairwise(%q): got error %v, want %q", tc.reply, err, tc.want)
+				t.Errorf("ReadPairwise(%q): got error %v, want %q", tc.reply, err, tc.want)
 			case got != tc.want:
-				t.Errorf("parsePairwise(%q) = %q, want %q", tc.reply, got, tc.want)
+				t.Errorf("ReadPairwise(%q) = %q, want %q", tc.reply, got, tc.want)
 			}
 		})
 	}
