@@ -98,6 +98,9 @@ type flags struct {
 	prices                      string
 	json                        bool
 	retries                     int
+	// eval and compare: the comparison judge's model and eval's one-call
+	// arm (set by those commands' flags).
+	compareModel, baselineModel string
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
@@ -171,7 +174,7 @@ BEDROCK_MODEL_ID / AWS credentials); --provider demo is an offline simulated mod
 	pf.IntVar(&f.retries, "retries", 0, "retries of a failed call on rate limits and outages (default 3; -1: none)")
 	pf.BoolVar(&f.json, "json", false, "machine-readable JSON output")
 
-	root.AddCommand(a.askCommand(f), a.batchCommand(f), a.evalCommand(f))
+	root.AddCommand(a.askCommand(f), a.batchCommand(f), a.evalCommand(f), a.compareCommand(f))
 	return root
 }
 
@@ -229,9 +232,15 @@ type session struct {
 	loop   *refine.Loop
 	gen    refine.Provider // wrapped
 	judge  refine.Provider // wrapped; the one the judges call
-	// pairwiseP is the wrapped provider eval's pairwise judges call.
+	// pairwiseP is the wrapped provider the comparison judge of eval and
+	// compare calls; baseline is eval's one-call arm (nil: none).
 	pairwiseP refine.Provider
+	baseline  refine.Provider
 	prices    map[string]refine.Price
+	// sampling and system are what the loop's answers are written with,
+	// for eval's one-call arm.
+	sampling refine.Sampling
+	system   string
 }
 
 func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, error) {
@@ -266,6 +275,22 @@ func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, err
 	if m.pairwise != nil {
 		s.pairwiseP = wrap(m.pairwise)
 	}
+	if m.baseline != nil {
+		s.baseline = wrap(m.baseline)
+	}
+	changed := cmd.Flags().Changed
+	if changed("temperature") {
+		s.sampling.Temperature = &f.temperature
+	}
+	if changed("top-p") {
+		s.sampling.TopP = &f.topP
+	}
+	if changed("max-tokens") {
+		s.sampling.MaxTokens = f.maxTokens
+	}
+	if changed("system") {
+		s.system = f.system
+	}
 	if f.prices != "" {
 		s.prices, _ = loadPrices(f.prices) // read fine a moment ago
 	}
@@ -298,7 +323,7 @@ func (s *session) cost(model string, u refine.Usage) (float64, bool) {
 // one).
 func (m *models) requested() []string {
 	set := map[string]bool{}
-	for _, p := range []refine.Provider{m.gen, m.judge, m.pairwise} {
+	for _, p := range []refine.Provider{m.gen, m.judge, m.pairwise, m.baseline} {
 		if named, ok := p.(interface{ Model() string }); ok && named.Model() != "" {
 			set[named.Model()] = true
 		}
