@@ -120,7 +120,7 @@ func (a *app) compare(cmd *cobra.Command, f *flags, c *compareFlags, basePath, c
 	a.scrubReport(r)
 	cmp := comparison{Title: "candidate vs baseline", Report: r, Missing: missing, Flip: true}
 	out := comparisonsOut{
-		Comparisons: []comparison{cmp}, SameJudge: s.models.sameJudge(wroteBy(all)),
+		Comparisons: []comparison{cmp}, SameJudge: s.models.sameJudge(wroteBy(all), false),
 		CompareModel: firstOf(s.models.compareModel, modelName(s.pairwiseP)), Judge: spend.snapshot(),
 	}
 	if c.report != "" {

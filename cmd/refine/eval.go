@@ -532,7 +532,7 @@ func (a *app) writeEvalReport(ctx context.Context, f *flags, b *batchFlags, e *e
 	}
 	a.scrubReport(draft)
 	out := comparisonsOut{Comparisons: []comparison{{Title: "refined vs first draft", Report: draft}},
-		SameJudge: m.sameJudge(append(m.requested(), wroteBy(lines)...)), CompareModel: firstOf(m.compareModel, modelName(s.pairwiseP))}
+		SameJudge: m.sameJudge(append([]string{modelName(m.gen), modelName(m.baseline)}, wroteBy(lines)...), true), CompareModel: firstOf(m.compareModel, modelName(s.pairwiseP))}
 	if s.baseline != nil {
 		name := "one call of " + firstOf(f.baselineModel, modelName(s.baseline), "the baseline model")
 		vs, err := eval.CompareAnswers(ctx, evalPairs(tasks, lines, true), judge, "refined", name, opts...)

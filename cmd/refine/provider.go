@@ -164,19 +164,23 @@ func (m *models) more(f *flags, build func(model string) (refine.Provider, error
 // answers it grades, or "" when it is: the loop's own judge (the loop
 // optimised its answers toward it) or a model that wrote them (a model
 // grading its own answers is lenient). Either overstates the gain. wrote
-// names the models that wrote answers, as configured and as answered.
-func (m *models) sameJudge(wrote []string) string {
+// names the models that wrote answers, as configured and as answered;
+// loop is false for compare, which runs no loop of its own: wrote are
+// then the models that answered the compared runs' calls.
+func (m *models) sameJudge(wrote []string, loop bool) string {
 	if m.simulated || m.compareModel == "" {
 		return ""
 	}
 	loopJudge := firstOf(modelName(m.judge), modelName(m.gen))
 	switch {
-	case m.compareDefault:
+	case loop && m.compareDefault:
 		return fmt.Sprintf("the comparison judge is the loop's own judge model (%s): the loop optimised its answers toward it, so the gain is overstated; judge with another model (--compare-model)", m.compareModel)
-	case m.gen != nil && m.compareModel == loopJudge:
+	case loop && m.compareModel == loopJudge:
 		return fmt.Sprintf("the comparison judge (%s) is the loop's own judge model: the loop optimised its answers toward it, so the gain is overstated; judge with another model", m.compareModel)
-	case slices.Contains(wrote, m.compareModel):
+	case loop && slices.Contains(wrote, m.compareModel):
 		return fmt.Sprintf("the comparison judge (%s) wrote answers it grades: a model grading its own answers is lenient, so the gain is overstated; judge with another model", m.compareModel)
+	case slices.Contains(wrote, m.compareModel):
+		return fmt.Sprintf("the comparison judge (%s) answered calls of the runs it compares (as their writer or their loop's judge): it is lenient toward answers it wrote or trained; judge with another model (--compare-model)", m.compareModel)
 	}
 	return ""
 }
