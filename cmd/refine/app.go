@@ -1,7 +1,21 @@
 // Command refine runs the self-refinement loop of
 // github.com/selfrefine/refine from the shell: on one question (ask), on a
-// file of questions with resume (batch), and as an evaluation of whether
-// refinement beats the first draft on your task (eval).
+// file of questions with resume (batch), as an evaluation of whether
+// refinement is worth it on your tasks (eval), and as a comparison of two
+// runs that can gate a change in CI (compare).
+//
+// eval compares the loop's returned answers with its own first drafts and,
+// with --baseline-model, with one plain call of another model; compare
+// judges the final answers of two results files task by task. Both are
+// built on package eval: every rate carries a 95% Wilson interval, the
+// two sides a two-sided exact sign test, gains and token and cost ratios a
+// seeded bootstrap interval, and the first line says in words what the
+// numbers mean. --compare-model sets the comparison judge; a judge that
+// trained or wrote the answers is named as overstating the gain.
+//
+// Exit status: 0 success; 1 a run or some tasks failed; 2 bad flags,
+// configuration or input (no model was called); 3 compare --fail-if-worse
+// found the candidate significantly worse (p < 0.05); 130 interrupted.
 package main
 
 import (
@@ -27,6 +41,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1   // a run or some tasks failed
 	exitUsage       = 2   // bad flags, configuration or input: no model was called
+	exitWorse       = 3   // compare --fail-if-worse: the candidate is significantly worse
 	exitInterrupted = 130 // Ctrl-C (128 + SIGINT, as shells report it)
 )
 
@@ -152,8 +167,17 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `refine runs the self-refinement loop: a model drafts an answer, a judge scores and
 critiques it, the model refines it, until the score reaches --threshold or the rounds run out.
 
+Is it worth it on your tasks? eval measures the returned answers against the first drafts
+(and, with --baseline-model, against one call of another model), with intervals and a
+verdict in words; compare judges two results files task by task and, with --fail-if-worse,
+exits 3 when the candidate is significantly worse, to gate a change in CI.
+
 The model comes from --provider or the environment (OPENAI_API_KEY, OPENAI_BASE_URL,
-BEDROCK_MODEL_ID / AWS credentials); --provider demo is an offline simulated model.`,
+BEDROCK_MODEL_ID / AWS credentials); --provider demo is an offline simulated model.
+
+Exit status: 0 success; 1 a run or some tasks failed; 2 bad flags, configuration or input
+(no model was called); 3 compare --fail-if-worse: the candidate is significantly worse;
+130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

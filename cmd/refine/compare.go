@@ -32,7 +32,7 @@ func (a *app) compareCommand(f *flags) *cobra.Command {
 		Short: "Compare two runs' answers task by task, and gate a change on it",
 		Long: `compare judges, for every task id, the final answer of BASELINE against the final answer
 of CANDIDATE (results files written by refine batch or refine eval), in both orders, and
-prints the same report as eval: wins, ties and failures, the candidate's win rate with a
+prints the same report as eval: wins, ties and failures, the win rates with a
 95% Wilson interval, the two-sided exact sign test (p), and a verdict in words.
 
 An id in one file only is counted as failed and listed; an id that appears twice in a file
@@ -63,10 +63,6 @@ model change on it; 1 some tasks failed (and the candidate is not significantly 
 	fl.StringVar(&f.compareModel, "compare-model", "", "model of the comparison judge (default: --judge-model, else --model)")
 	return cmd
 }
-
-// exitWorse is compare's exit status when --fail-if-worse finds the
-// candidate significantly worse.
-const exitWorse = 3
 
 func (a *app) compare(cmd *cobra.Command, f *flags, c *compareFlags, basePath, candPath string) error {
 	ctx := cmd.Context()

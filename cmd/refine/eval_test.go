@@ -392,3 +392,45 @@ func TestEvalReportNamesAnsweringModel(t *testing.T) {
 		})
 	}
 }
+
+// eval --json ends with the comparison report on one line, the Report's
+// fields in snake_case with the verdict; every line before it is JSON too
+// (progress).
+func TestEvalJSON(t *testing.T) {
+	dir := t.TempDir()
+	a := newTestApp(nil)
+	code := a.run(t, context.Background(), "eval", "--provider", "demo", "--in", "sample/tasks.jsonl", "--json",
+		"--prices", "sample/demo-prices.json", "--report", filepath.Join(dir, "r.html"))
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, a.errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(a.out.String()), "\n")
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("stdout line is not JSON: %q", l)
+		}
+	}
+	var got struct {
+		Event     string `json:"event"`
+		WinsA     int    `json:"wins_a"`
+		WinsB     int    `json:"wins_b"`
+		Ties      int    `json:"ties"`
+		Failed    *int   `json:"failed"`
+		P         float64
+		WinRateA  struct{ Estimate, Low, High float64 } `json:"win_rate_a"`
+		GainA     *struct{ Low, High float64 }          `json:"gain_a"`
+		CostKnown bool                                  `json:"cost_known"`
+		Verdict   string                                `json:"verdict"`
+		Results   []any                                 `json:"results"`
+		Report    string                                `json:"report_file"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Event != "report" || got.WinsA != 7 || got.WinsB != 1 || got.Ties != 2 || got.Failed == nil || *got.Failed != 0 ||
+		math.Abs(got.P-0.0703125) > 1e-9 || !(got.WinRateA.Low < got.WinRateA.Estimate && got.WinRateA.Estimate < got.WinRateA.High) ||
+		got.GainA == nil || !got.CostKnown || len(got.Results) != 10 || got.Report == "" ||
+		!strings.HasPrefix(got.Verdict, "leaning refined, but not significant") {
+		t.Errorf("JSON report %+v; want 7 wins, 1 loss, 2 ties, 0 failed, p 0.0703, intervals, the verdict and 10 results", got)
+	}
+}
