@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/selfrefine/refine"
@@ -409,5 +410,44 @@ func TestCompareSameJudgeWarning(t *testing.T) {
 				t.Errorf("stdout, want warning %q:\n%s", tt.want, a.out)
 			}
 		})
+	}
+}
+
+// refPairwise records whether the pairwise judge's requests carry a
+// reference answer.
+type refPairwise struct {
+	pairwiseModel
+	mu   sync.Mutex
+	seen map[bool]int
+}
+
+func (p *refPairwise) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	if isPairwise(req) {
+		has := false
+		for _, m := range req.Messages {
+			has = has || strings.Contains(m.Content, "REF-ANSWER-42")
+		}
+		p.mu.Lock()
+		p.seen[has]++
+		p.mu.Unlock()
+	}
+	return p.pairwiseModel.Complete(ctx, req)
+}
+
+// A task's reference reaches eval's comparison judge, for that task only.
+func TestEvalReferenceReachesComparisonJudge(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "tasks.jsonl")
+	os.WriteFile(in, []byte(`{"id":"r","query":"what is 6*7?","reference":"REF-ANSWER-42"}
+{"id":"n","query":"what is 2+2?"}
+`), 0o644)
+	p := &refPairwise{pairwiseModel: pairwiseModel{&countingModel{}}, seen: map[bool]int{}}
+	a := newTestApp(p)
+	if code := a.run(t, context.Background(), "eval", "--in", in, "--report", filepath.Join(dir, "r.html"),
+		"--max-iterations", "1", "--threshold", "9", "--concurrency", "1"); code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, a.errOut)
+	}
+	if p.seen[true] != 2 || p.seen[false] != 2 {
+		t.Errorf("pairwise requests with the reference %d, without %d; want 2 and 2 (both orders of each task)", p.seen[true], p.seen[false])
 	}
 }
