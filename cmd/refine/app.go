@@ -1,7 +1,21 @@
 // Command refine runs the self-refinement loop of
 // github.com/selfrefine/refine from the shell: on one question (ask), on a
-// file of questions with resume (batch), and as an evaluation of whether
-// refinement beats the first draft on your task (eval).
+// file of questions with resume (batch), as an evaluation of whether
+// refinement is worth it on your tasks (eval), and as a comparison of two
+// runs that can gate a change in CI (compare).
+//
+// eval compares the loop's returned answers with its own first drafts and,
+// with --baseline-model, with one plain call of another model; compare
+// judges the final answers of two results files task by task. Both are
+// built on package eval: every rate carries a 95% Wilson interval, the
+// two sides a two-sided exact sign test, gains and token and cost ratios a
+// seeded bootstrap interval, and the first line says in words what the
+// numbers mean. --compare-model sets the comparison judge; a judge that
+// trained or wrote the answers is named as overstating the gain.
+//
+// Exit status: 0 success; 1 a run or some tasks failed; 2 bad flags,
+// configuration or input (no model was called); 3 compare --fail-if-worse
+// found the candidate significantly worse (p < 0.05); 130 interrupted.
 package main
 
 import (
@@ -27,6 +41,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1   // a run or some tasks failed
 	exitUsage       = 2   // bad flags, configuration or input: no model was called
+	exitWorse       = 3   // compare --fail-if-worse: the candidate is significantly worse
 	exitInterrupted = 130 // Ctrl-C (128 + SIGINT, as shells report it)
 )
 
@@ -98,6 +113,9 @@ type flags struct {
 	prices                      string
 	json                        bool
 	retries                     int
+	// eval and compare: the comparison judge's model and eval's one-call
+	// arm (set by those commands' flags).
+	compareModel, baselineModel string
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
@@ -149,8 +167,17 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `refine runs the self-refinement loop: a model drafts an answer, a judge scores and
 critiques it, the model refines it, until the score reaches --threshold or the rounds run out.
 
+Is it worth it on your tasks? eval measures the returned answers against the first drafts
+(and, with --baseline-model, against one call of another model), with intervals and a
+verdict in words; compare judges two results files task by task and, with --fail-if-worse,
+exits 3 when the candidate is significantly worse, to gate a change in CI.
+
 The model comes from --provider or the environment (OPENAI_API_KEY, OPENAI_BASE_URL,
-BEDROCK_MODEL_ID / AWS credentials); --provider demo is an offline simulated model.`,
+BEDROCK_MODEL_ID / AWS credentials); --provider demo is an offline simulated model.
+
+Exit status: 0 success; 1 a run or some tasks failed; 2 bad flags, configuration or input
+(no model was called); 3 compare --fail-if-worse: the candidate is significantly worse;
+130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -171,7 +198,7 @@ BEDROCK_MODEL_ID / AWS credentials); --provider demo is an offline simulated mod
 	pf.IntVar(&f.retries, "retries", 0, "retries of a failed call on rate limits and outages (default 3; -1: none)")
 	pf.BoolVar(&f.json, "json", false, "machine-readable JSON output")
 
-	root.AddCommand(a.askCommand(f), a.batchCommand(f), a.evalCommand(f))
+	root.AddCommand(a.askCommand(f), a.batchCommand(f), a.evalCommand(f), a.compareCommand(f))
 	return root
 }
 
@@ -229,9 +256,15 @@ type session struct {
 	loop   *refine.Loop
 	gen    refine.Provider // wrapped
 	judge  refine.Provider // wrapped; the one the judges call
-	// pairwiseP is the wrapped provider eval's pairwise judges call.
+	// pairwiseP is the wrapped provider the comparison judge of eval and
+	// compare calls; baseline is eval's one-call arm (nil: none).
 	pairwiseP refine.Provider
+	baseline  refine.Provider
 	prices    map[string]refine.Price
+	// sampling and system are what the loop's answers are written with,
+	// for eval's one-call arm.
+	sampling refine.Sampling
+	system   string
 }
 
 func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, error) {
@@ -266,6 +299,22 @@ func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, err
 	if m.pairwise != nil {
 		s.pairwiseP = wrap(m.pairwise)
 	}
+	if m.baseline != nil {
+		s.baseline = wrap(m.baseline)
+	}
+	changed := cmd.Flags().Changed
+	if changed("temperature") {
+		s.sampling.Temperature = &f.temperature
+	}
+	if changed("top-p") {
+		s.sampling.TopP = &f.topP
+	}
+	if changed("max-tokens") {
+		s.sampling.MaxTokens = f.maxTokens
+	}
+	if changed("system") {
+		s.system = f.system
+	}
 	if f.prices != "" {
 		s.prices, _ = loadPrices(f.prices) // read fine a moment ago
 	}
@@ -298,7 +347,7 @@ func (s *session) cost(model string, u refine.Usage) (float64, bool) {
 // one).
 func (m *models) requested() []string {
 	set := map[string]bool{}
-	for _, p := range []refine.Provider{m.gen, m.judge, m.pairwise} {
+	for _, p := range []refine.Provider{m.gen, m.judge, m.pairwise, m.baseline} {
 		if named, ok := p.(interface{ Model() string }); ok && named.Model() != "" {
 			set[named.Model()] = true
 		}

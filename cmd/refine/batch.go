@@ -177,7 +177,7 @@ func (a *app) loadTasks(ctx context.Context, path string) ([]task, error) {
 func runTask(ctx context.Context, s *session, t task) *resultLine {
 	var seen answered
 	res, err := s.loop.Run(seen.recording(ctx), t.Query, s.taskOptions(t.Reference)...)
-	l := &resultLine{ID: t.ID, Result: res, Models: seen.list()}
+	l := &resultLine{ID: t.ID, Query: t.Query, Result: res, Models: seen.list()}
 	if err != nil {
 		l.Error = err.Error()
 	}
@@ -223,7 +223,7 @@ func (a *app) runAll(ctx context.Context, f *flags, s *session, b *batchFlags, t
 				// results file must not keep it.
 				l.Error = a.scrub(l.Error)
 				if l.Eval != nil {
-					l.Eval.Error = a.scrub(l.Eval.Error)
+					l.Eval.scrub(a.scrub)
 				}
 				data, err := encode(l)
 				lines <- encoded{l, data, err}
@@ -280,9 +280,18 @@ func (a *app) runAll(ctx context.Context, f *flags, s *session, b *batchFlags, t
 			st.costKnown = st.costKnown && l.Result.CostKnown
 		}
 		if l.Eval != nil {
-			st.tokens += l.Eval.Usage.Total()
-			st.cost += l.Eval.Cost
-			st.costKnown = st.costKnown && l.Eval.CostKnown
+			for _, r := range l.Eval.Repeats {
+				if r.Result != nil {
+					st.tokens += r.Result.Usage.Total()
+					st.cost += r.Result.Cost
+					st.costKnown = st.costKnown && r.Result.CostKnown
+				}
+			}
+			for _, b := range l.Eval.Baseline {
+				st.tokens += b.Usage.Total()
+				st.cost += b.Cost
+				st.costKnown = st.costKnown && b.CostKnown
+			}
 		}
 		if s.prices != nil {
 			for _, m := range l.Models {

@@ -287,6 +287,8 @@ func TestBadInputMakesNoCall(t *testing.T) {
 		{"unknown command", []string{"asks", "q"}, `unknown command "asks"`},
 		{"empty question", []string{"ask", " "}, "the question is empty"},
 		{"eval without report", []string{"eval", "--in", good}, "--report is required"},
+		{"eval repeat 0", []string{"eval", "--in", good, "--report", filepath.Join(dir, "r.html"), "--repeat", "0"}, "--repeat 0: want 1 to 1000"},
+		{"compare concurrency 0", []string{"compare", good, good, "--concurrency", "0"}, "--concurrency 0"},
 		{"missing prices", []string{"ask", "--prices", filepath.Join(dir, "none.json"), "q"}, "--prices"},
 	}
 	for _, tt := range tests {
@@ -320,6 +322,8 @@ func TestNoProvider(t *testing.T) {
 		{[]string{"ask", "q"}, []string{"no model configured", "OPENAI_API_KEY", "--provider demo"}},
 		{[]string{"ask", "--provider", "nope", "q"}, []string{`unknown --provider "nope"`}},
 		{[]string{"ask", "--provider", "demo", "--model", "gpt-4o", "q"}, []string{"--provider demo has a single simulated model"}},
+		{[]string{"eval", "--provider", "demo", "--in", "sample/tasks.jsonl", "--report", "/nonexistent/r.html", "--compare-model", "gpt-4o"}, []string{"--compare-model"}},
+		{[]string{"eval", "--provider", "demo", "--in", "sample/tasks.jsonl", "--report", "/nonexistent/r.html", "--baseline-model", "gpt-4o"}, []string{"--baseline-model"}},
 	}
 	for _, tt := range tests {
 		a := newTestApp(nil)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/selfrefine/refine"
+	"github.com/selfrefine/refine/eval"
 )
 
 // A newcomer's first eval: the shipped sample with the demo model writes
@@ -30,7 +31,7 @@ func TestEvalSample(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, a.errOut)
 	}
-	if want := "refined vs first draft: 7 wins, 2 ties, 1 losses (of 10 compared)"; !strings.Contains(a.out.String(), want) {
+	if want := "refined vs first draft: 7 wins, 2 ties, 1 losses (of 10 compared), 0 failed\n  verdict: leaning refined, but not significant"; !strings.Contains(a.out.String(), want) {
 		t.Errorf("stdout lacks %q:\n%s", want, a.out)
 	}
 	lines := readLines(t, filepath.Join(dir, "report.jsonl"))
@@ -39,19 +40,16 @@ func TestEvalSample(t *testing.T) {
 	}
 	for _, l := range lines {
 		e := l.Eval
-		if e == nil || l.Result == nil || e.Winner == "" || e.SingleCall.Usage.Total() == 0 || !e.SingleCall.CostKnown {
-			t.Fatalf("line %s: eval %+v; want a winner and the single call's usage and cost", l.ID, e)
-		}
-		// Winner is the verdict of both orders: it agrees with them or is a tie.
-		if e.Orders[0] != e.Orders[1] && e.Winner != "tie" {
-			t.Errorf("line %s: orders %v but winner %q", l.ID, e.Orders, e.Winner)
+		if e == nil || l.Result == nil || l.Query == "" || len(e.DraftCalls) != 1 || e.DraftCalls[0].Usage.Total() == 0 || !e.DraftCalls[0].CostKnown {
+			t.Fatalf("line %s: query %q, eval %+v; want the query and the single call's usage and cost", l.ID, l.Query, e)
 		}
 	}
 	html, err := os.ReadFile(report)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"SIMULATED", `id="summary"`, `id="rounds"`, `id="cost"`, `id="stops"`, `class="case"`, "<svg"} {
+	for _, want := range []string{"SIMULATED", `id="verdicts"`, "leaning refined, but not significant", `id="arms-0"`, "[52.9%, 97.8%]",
+		"Cost per win", `id="rounds"`, `id="stops"`, `class="case"`, "<svg"} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -61,6 +59,10 @@ func TestEvalSample(t *testing.T) {
 	}
 	if n := strings.Count(string(html), "<svg"); n != 4 {
 		t.Errorf("report has %d charts, want 4", n)
+	}
+	// Error bars: the win-rate chart draws the Wilson interval.
+	if !strings.Contains(string(html), "bars: 95% Wilson interval") {
+		t.Errorf("report lacks the win-rate chart's interval")
 	}
 	for _, banned := range []string{"<script", "<link", "@import", "url("} {
 		if strings.Contains(string(html), banned) {
@@ -93,15 +95,23 @@ func TestReportEscapesAnswers(t *testing.T) {
 func hostileStats() *evalStats {
 	tasks := []task{{ID: "x1", Query: "<script>alert(1)</script> 질문"}, {ID: strings.Repeat("long-id-", 30), Query: strings.Repeat("가", 400)}}
 	lines := map[string]*resultLine{}
+	draft := &eval.Report{A: "refined <b>", B: "first draft", Tasks: 2, Compared: 1, Ties: 1, Failed: 1, Confidence: 0.95,
+		WinRateA: eval.Wilson(0, 0, 0.95), P: 1, CostKnown: true}
 	for i, t := range tasks {
-		draft := refine.Attempt{Answer: `<img src=x onerror=alert(2)>` + strings.Repeat("W", 600), Verdict: &refine.Verdict{Score: 6}}
+		d := refine.Attempt{Answer: `<img src=x onerror=alert(2)>` + strings.Repeat("W", 600), Verdict: &refine.Verdict{Score: 6}}
 		final := refine.Attempt{Answer: "<script>alert(1)</script>\n" + strings.Repeat("한국어답변", 200), Verdict: &refine.Verdict{Score: 4}, Round: 1}
 		lines[t.ID] = &resultLine{ID: t.ID, Result: &refine.Result{Answer: final.Answer, Score: 4, Best: 1,
-			Attempts: []refine.Attempt{draft, final}, StopReason: refine.StopMaxIterations, Usage: refine.Usage{InputTokens: 900, OutputTokens: 100}},
-			Eval: &evalOutcome{Winner: []string{"draft", "tie"}[i], Explanations: [2]string{"<b>bold</b> " + strings.Repeat("x", 500)}}}
-		lines[t.ID].Eval.SingleCall.Usage = refine.Usage{InputTokens: 10, OutputTokens: 90}
+			Attempts: []refine.Attempt{d, final}, StopReason: refine.StopMaxIterations, Usage: refine.Usage{InputTokens: 900, OutputTokens: 100}}}
+		res := eval.TaskResult{ID: t.ID, Outcome: []string{refine.Tie, eval.OutcomeFailed}[i],
+			Trials: []eval.Trial{{Orders: [2]string{refine.WinnerA, refine.WinnerB}}}, UsageA: refine.Usage{InputTokens: 900}, UsageB: refine.Usage{InputTokens: 90}}
+		if i == 1 {
+			res.Trials[0].Error = "<b>bold</b> " + strings.Repeat("x", 500)
+		}
+		draft.Results = append(draft.Results, res)
 	}
-	st := computeStats(tasks, lines, false)
+	st := computeStats(tasks, lines, draft)
+	st.comparisonsOut = comparisonsOut{Comparisons: []comparison{{Title: "refined vs <i>first draft</i>", Report: draft,
+		Missing: []string{strings.Repeat("missing-id-", 40)}}}, SameJudge: "the judge <u>model</u> " + strings.Repeat("m", 300), CompareModel: "judge <model>"}
 	st.Model, st.Generated, st.Options = "test <model>", time.Unix(0, 0).UTC(), "threshold 8"
 	return st
 }
@@ -140,7 +150,7 @@ func TestReportInBrowser(t *testing.T) {
 		name         string
 		html         []byte
 		svgs, tables int
-	}{{"sample", sample, 4, 3}, {"hostile", hostile, 4, 3}} {
+	}{{"sample", sample, 4, 3}, {"hostile", hostile, 3, 4}} {
 		// Headless Chromium makes windows at least 500 px wide.
 		for _, width := range []int{1280, 500} {
 			t.Run(fmt.Sprintf("%s-%d", page.name, width), func(t *testing.T) {
@@ -258,54 +268,77 @@ func writePrices(t *testing.T, models ...string) string {
 
 // A comparison whose second order fails after the first succeeded still
 // counts what it spent: the first order's tokens and a failed call's own
-// (refine.UsageOf), in the results file, the dollars and the progress
-// line (issue 20, item 21).
+// (refine.UsageOf), in tokens and dollars, in the text and the JSON
+// report, and the task counts as failed (issue 20, item 21).
 func TestEvalCountsFailedComparison(t *testing.T) {
 	first := refine.Usage{InputTokens: 100, OutputTokens: 20}
 	failed := refine.Usage{InputTokens: 40}
-	m := namedModel{&countingModel{}}
-	answered := make(chan struct{})
-	var once sync.Once
-	p := struct {
-		refine.ProviderFunc
-		namedModel
-	}{ProviderFunc: func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
-		if !isPairwise(req) {
-			return m.Complete(ctx, req)
-		}
-		isFirst := false
-		once.Do(func() { isFirst = true })
-		if isFirst {
-			defer close(answered)
-			return &refine.Response{Text: "A is better.\n[[A]]", Model: "counting", FinishReason: refine.FinishStop, Usage: first}, nil
-		}
-		<-answered // the other order fails after this one succeeded
-		return nil, refine.WithUsage(fmt.Errorf("reply cut off: %w", refine.ErrInvalidRequest), failed)
-	}, namedModel: m}
-	dir := t.TempDir()
-	in := writeTasks(t, dir, 1)
-	a := newTestApp(p)
-	code := a.run(t, context.Background(), "eval", "--in", in, "--report", filepath.Join(dir, "r.html"),
-		"--max-iterations", "1", "--threshold", "9", "--prices", writePrices(t, "counting"))
-	if code != exitFailed {
-		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, a.errOut)
-	}
-	lines := readLines(t, filepath.Join(dir, "r.jsonl"))
-	if len(lines) != 1 || lines[0].Eval == nil {
-		t.Fatalf("lines %+v, want one with an eval outcome", lines)
-	}
-	e := lines[0].Eval
 	want := first.Add(failed)
 	wantCost, _ := refine.Cost(map[string]refine.Price{"counting": {Input: 1, Output: 2}}, "counting", want)
-	if e.Usage != want || math.Abs(e.Cost-wantCost) > 1e-12 || !e.CostKnown {
-		t.Errorf("eval usage %+v, cost %g (known %v); want %+v, %g, known", e.Usage, e.Cost, e.CostKnown, want, wantCost)
-	}
-	if !strings.Contains(lines[0].Error, "comparing with the first draft") || e.Error == "" {
-		t.Errorf("line error %q, eval error %q; want the comparison's failure", lines[0].Error, e.Error)
-	}
-	loop := lines[0].Result.Usage.Total()
-	if wantLine := fmt.Sprintf("%d tokens", loop+want.Total()); !strings.Contains(a.out.String(), wantLine) {
-		t.Errorf("progress lacks %q (loop %d + comparison %d):\n%s", wantLine, loop, want.Total(), a.out)
+	for _, asJSON := range []bool{false, true} {
+		t.Run(fmt.Sprintf("json=%v", asJSON), func(t *testing.T) {
+			m := namedModel{&countingModel{}}
+			answered := make(chan struct{})
+			var once sync.Once
+			p := struct {
+				refine.ProviderFunc
+				namedModel
+			}{ProviderFunc: func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+				if !isPairwise(req) {
+					return m.Complete(ctx, req)
+				}
+				isFirst := false
+				once.Do(func() { isFirst = true })
+				if isFirst {
+					defer close(answered)
+					return &refine.Response{Text: "A is better.\n[[A]]", Model: "counting", FinishReason: refine.FinishStop, Usage: first}, nil
+				}
+				<-answered // the other order fails after this one succeeded
+				return nil, refine.WithUsage(fmt.Errorf("reply cut off: %w", refine.ErrInvalidRequest), failed)
+			}, namedModel: m}
+			dir := t.TempDir()
+			in := writeTasks(t, dir, 1)
+			a := newTestApp(p)
+			args := []string{"eval", "--in", in, "--report", filepath.Join(dir, "r.html"),
+				"--max-iterations", "1", "--threshold", "9", "--prices", writePrices(t, "counting")}
+			if asJSON {
+				args = append(args, "--json")
+			}
+			if code := a.run(t, context.Background(), args...); code != exitFailed {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, a.errOut)
+			}
+			if lines := readLines(t, filepath.Join(dir, "r.jsonl")); len(lines) != 1 || lines[0].Result == nil {
+				t.Fatalf("lines %+v, want one with a result", lines)
+			}
+			if !asJSON {
+				for _, line := range []string{
+					fmt.Sprintf("comparison judge: counting; %d tokens, $%.4f", want.Total(), wantCost),
+					"refined vs first draft: 0 wins, 0 ties, 0 losses (of 0 compared), 1 failed",
+				} {
+					if !strings.Contains(a.out.String(), line) {
+						t.Errorf("stdout lacks %q:\n%s", line, a.out)
+					}
+				}
+				return
+			}
+			var rep struct {
+				Failed  int `json:"failed"`
+				Results []struct {
+					Outcome string `json:"outcome"`
+				} `json:"results"`
+				Judge judgeTotals `json:"judge"`
+			}
+			outLines := strings.Split(strings.TrimSpace(a.out.String()), "\n")
+			if err := json.Unmarshal([]byte(outLines[len(outLines)-1]), &rep); err != nil {
+				t.Fatalf("last line of stdout is not the JSON report: %v\n%s", err, a.out)
+			}
+			if rep.Failed != 1 || len(rep.Results) != 1 || rep.Results[0].Outcome != eval.OutcomeFailed {
+				t.Errorf("JSON failed %d, results %+v; want 1 failed task", rep.Failed, rep.Results)
+			}
+			if rep.Judge.Tokens != want.Total() || math.Abs(rep.Judge.Cost-wantCost) > 1e-12 || !rep.Judge.CostKnown {
+				t.Errorf("JSON judge %+v; want %d tokens, $%g, known", rep.Judge, want.Total(), wantCost)
+			}
+		})
 	}
 }
 
@@ -357,5 +390,47 @@ func TestEvalReportNamesAnsweringModel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// eval --json ends with the comparison report on one line, the Report's
+// fields in snake_case with the verdict; every line before it is JSON too
+// (progress).
+func TestEvalJSON(t *testing.T) {
+	dir := t.TempDir()
+	a := newTestApp(nil)
+	code := a.run(t, context.Background(), "eval", "--provider", "demo", "--in", "sample/tasks.jsonl", "--json",
+		"--prices", "sample/demo-prices.json", "--report", filepath.Join(dir, "r.html"))
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, a.errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(a.out.String()), "\n")
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("stdout line is not JSON: %q", l)
+		}
+	}
+	var got struct {
+		Event     string `json:"event"`
+		WinsA     int    `json:"wins_a"`
+		WinsB     int    `json:"wins_b"`
+		Ties      int    `json:"ties"`
+		Failed    *int   `json:"failed"`
+		P         float64
+		WinRateA  struct{ Estimate, Low, High float64 } `json:"win_rate_a"`
+		GainA     *struct{ Low, High float64 }          `json:"gain_a"`
+		CostKnown bool                                  `json:"cost_known"`
+		Verdict   string                                `json:"verdict"`
+		Results   []any                                 `json:"results"`
+		Report    string                                `json:"report_file"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Event != "report" || got.WinsA != 7 || got.WinsB != 1 || got.Ties != 2 || got.Failed == nil || *got.Failed != 0 ||
+		math.Abs(got.P-0.0703125) > 1e-9 || !(got.WinRateA.Low < got.WinRateA.Estimate && got.WinRateA.Estimate < got.WinRateA.High) ||
+		got.GainA == nil || !got.CostKnown || len(got.Results) != 10 || got.Report == "" ||
+		!strings.HasPrefix(got.Verdict, "leaning refined, but not significant") {
+		t.Errorf("JSON report %+v; want 7 wins, 1 loss, 2 ties, 0 failed, p 0.0703, intervals, the verdict and 10 results", got)
 	}
 }

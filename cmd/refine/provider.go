@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/selfrefine/refine"
@@ -14,11 +15,16 @@ import (
 
 // models are the raw providers a command calls: gen writes the answers,
 // judge grades them (nil: gen does), pairwise compares two (nil: the judge
-// does).
+// does), baseline answers eval's one-call arm (nil: no such arm).
 type models struct {
-	gen, judge, pairwise refine.Provider
-	label                string // what the user is told they are running; never holds a credential
-	simulated            bool
+	gen, judge, pairwise, baseline refine.Provider
+	label                          string // what the user is told they are running; never holds a credential
+	simulated                      bool
+	// compareModel names the comparison judge's model, as configured;
+	// compareDefault is true when no --compare-model chose it (then it is
+	// the loop's judge model).
+	compareModel   string
+	compareDefault bool
 	// secrets are the credentials the providers were configured with (API
 	// key, a base URL's password, as typed and in their Basic-auth
 	// encoding): nothing the command prints or writes may contain them,
@@ -71,6 +77,11 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			m.judge = openai.New(f.judgeModel, a.openaiOptions(f.retries)...)
 			m.label += ", judge " + f.judgeModel
 		}
+		if err := m.more(f, func(model string) (refine.Provider, error) {
+			return openai.New(model, a.openaiOptions(f.retries)...), nil
+		}); err != nil {
+			return nil, usageError{err}
+		}
 	case "ollama":
 		base := firstOf(strings.TrimSpace(a.getenv("OLLAMA_BASE_URL")), "http://localhost:11434/v1")
 		model := firstOf(f.model, a.getenv("OLLAMA_MODEL"), "llama3.2")
@@ -80,6 +91,11 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 		if f.judgeModel != "" {
 			m.judge = openai.New(f.judgeModel, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries)))
 			m.label += ", judge " + f.judgeModel
+		}
+		if err := m.more(f, func(model string) (refine.Provider, error) {
+			return openai.New(model, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries))), nil
+		}); err != nil {
+			return nil, usageError{err}
 		}
 	case "bedrock":
 		p, err := bedrock.FromEnv(ctx, bedrock.WithRetry(retryPolicy(f.retries))) // checks region and credentials
@@ -99,16 +115,71 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			}
 			m.label += ", judge " + f.judgeModel
 		}
+		if err := m.more(f, func(model string) (refine.Provider, error) {
+			return bedrockModel(ctx, model, f.retries)
+		}); err != nil {
+			return nil, usageError{err}
+		}
 	case "demo":
-		if f.model != "" || f.judgeModel != "" {
-			return nil, usageError{fmt.Errorf("--provider demo has a single simulated model; --model and --judge-model do not apply")}
+		if f.model != "" || f.judgeModel != "" || f.compareModel != "" || f.baselineModel != "" {
+			return nil, usageError{fmt.Errorf("--provider demo has a single simulated model; --model, --judge-model, --compare-model and --baseline-model do not apply")}
 		}
 		m.gen, m.pairwise, m.simulated = demoModel(), demoModel().Pairwise(), true
+		m.compareModel = "the demo's simulated pairwise judge"
 		m.label = "offline demo model (SIMULATED: canned answers and scores, not a real LLM)"
 	default:
 		return nil, usageError{fmt.Errorf("unknown --provider %q (want openai, bedrock, ollama or demo)", name)}
 	}
 	return m, nil
+}
+
+// more builds the providers of eval and compare: the comparison judge on
+// --compare-model (by default the loop's judge model, which the report
+// then warns of) and the one-call arm on --baseline-model.
+func (m *models) more(f *flags, build func(model string) (refine.Provider, error)) error {
+	m.compareModel = firstOf(f.compareModel, modelName(m.judge), modelName(m.gen))
+	m.compareDefault = f.compareModel == ""
+	if f.compareModel != "" {
+		p, err := build(f.compareModel)
+		if err != nil {
+			return fmt.Errorf("--compare-model %s: %w", f.compareModel, err)
+		}
+		m.pairwise = p
+		m.label += ", comparison judge " + f.compareModel
+	}
+	if f.baselineModel != "" {
+		p, err := build(f.baselineModel)
+		if err != nil {
+			return fmt.Errorf("--baseline-model %s: %w", f.baselineModel, err)
+		}
+		m.baseline = p
+	}
+	return nil
+}
+
+// sameJudge says why the comparison judge is not independent of the
+// answers it grades, or "" when it is: the loop's own judge (the loop
+// optimised its answers toward it) or a model that wrote them (a model
+// grading its own answers is lenient). Either overstates the gain. wrote
+// names the models that wrote answers, as configured and as answered;
+// loop is false for compare, which runs no loop of its own: wrote are
+// then the models that answered the compared runs' calls.
+func (m *models) sameJudge(wrote []string, loop bool) string {
+	if m.simulated || m.compareModel == "" {
+		return ""
+	}
+	loopJudge := firstOf(modelName(m.judge), modelName(m.gen))
+	switch {
+	case loop && m.compareDefault:
+		return fmt.Sprintf("the comparison judge is the loop's own judge model (%s): the loop optimised its answers toward it, so the gain is overstated; judge with another model (--compare-model)", m.compareModel)
+	case loop && m.compareModel == loopJudge:
+		return fmt.Sprintf("the comparison judge (%s) is the loop's own judge model: the loop optimised its answers toward it, so the gain is overstated; judge with another model", m.compareModel)
+	case loop && slices.Contains(wrote, m.compareModel):
+		return fmt.Sprintf("the comparison judge (%s) wrote answers it grades: a model grading its own answers is lenient, so the gain is overstated; judge with another model", m.compareModel)
+	case slices.Contains(wrote, m.compareModel):
+		return fmt.Sprintf("the comparison judge (%s) answered calls of the runs it compares (as their writer or their loop's judge): it is lenient toward answers it wrote or trained; judge with another model (--compare-model)", m.compareModel)
+	}
+	return ""
 }
 
 // bedrockModel is a Bedrock provider for model, with the credentials and

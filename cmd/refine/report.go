@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"math"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -13,27 +14,35 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/selfrefine/refine/eval"
 )
 
 //go:embed report.html.tmpl
 var reportTemplate string
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct": func(n, of int) string {
-		if of == 0 {
-			return "–"
-		}
-		return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
-	},
 	"score": func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"num":   func(f float64) string { return fmt.Sprintf("%.0f", f) },
+	"pct":   fmtPct,
+	"gain":  fmtGain,
+	"ratio": fmtRatio,
 	"usd":   func(f float64) string { return fmt.Sprintf("$%.5f", f) },
-	"ratio": func(a, b float64) string {
-		if b == 0 {
-			return "–"
-		}
-		return fmt.Sprintf("%.1f×", a/b)
+	"num":   func(f float64) string { return fmt.Sprintf("%.0f", f) },
+	"pctRange": func(i eval.Interval) string {
+		return fmtRange(i, fmtPct)
 	},
+	"gainRange":  func(i eval.Interval) string { return fmtRange(i, fmtGain) },
+	"ratioRange": func(i eval.Interval) string { return fmtRange(i, fmtRatio) },
+	"scoreRange": func(low, high float64) string { return fmt.Sprintf("[%.1f, %.1f]", low, high) },
+	"numRange":   func(m meanCI) string { return fmt.Sprintf("[%.0f, %.0f]", m.Low, m.High) },
+	"usdRange":   func(m meanCI) string { return fmt.Sprintf("[$%.5f, $%.5f]", m.Low, m.High) },
+	"perWin":     costPerWin,
+	"p":          func(p float64) string { return fmt.Sprintf("%.3g", p) },
+	"bShare": func(i eval.Interval) eval.Interval {
+		return eval.Interval{Estimate: 1 - i.Estimate, Low: 1 - i.High, High: 1 - i.Low}
+	},
+	"failedTasks": failedTasks,
+	"arms":        armsOf,
 }).Parse(reportTemplate))
 
 // reportData is the template's input: the statistics and the charts.
@@ -48,11 +57,20 @@ type chart struct {
 }
 
 // renderReport writes the self-contained HTML report: CSS inline, charts
-// as inline SVG, no script and nothing fetched. Answers and queries are
-// untrusted text, escaped by html/template.
+// as inline SVG, no script and nothing fetched. Answers, queries and
+// errors are untrusted text, escaped by html/template.
 func renderReport(st *evalStats) ([]byte, error) {
 	d := reportData{evalStats: st}
-	for _, mk := range []func(*evalStats) (chart, error){outcomeChart, roundChart, tokenChart, stopChart} {
+	for _, c := range st.Comparisons {
+		ch, err := outcomeChart(c)
+		if err != nil {
+			return nil, err
+		}
+		if ch.SVG != "" {
+			d.Charts = append(d.Charts, ch)
+		}
+	}
+	for _, mk := range []func(*evalStats) (chart, error){tokenChart, roundChart, stopChart} {
 		c, err := mk(st)
 		if err != nil {
 			return nil, err
@@ -73,50 +91,185 @@ var (
 	grey  = color.RGBA{0x9a, 0xa5, 0xb1, 0xff}
 	red   = color.RGBA{0xd6, 0x45, 0x45, 0xff}
 	blue  = color.RGBA{0x35, 0x6d, 0xc4, 0xff}
+	dark  = color.RGBA{0x1f, 0x23, 0x28, 0xff}
 )
 
-func outcomeChart(st *evalStats) (chart, error) {
-	c := chart{Title: "Refined answer vs first draft", Caption: "Pairwise judge, both orders; a split decision is a tie."}
-	if st.Judged == 0 {
-		return c, nil
-	}
-	p := newPlot("", "tasks")
-	labels := []string{"refined better", "tie", "draft better"}
-	vals := []int{st.Wins, st.Ties, st.Losses}
-	for i, col := range []color.Color{green, grey, red} {
-		bc, err := plotter.NewBarChart(plotter.Values{float64(vals[i])}, vg.Points(46))
+// errXYs are points with asymmetric vertical error bars.
+type errXYs []struct{ x, y, low, high float64 }
+
+func (e errXYs) Len() int                        { return len(e) }
+func (e errXYs) XY(i int) (float64, float64)     { return e[i].x, e[i].y }
+func (e errXYs) YError(i int) (float64, float64) { return e[i].y - e[i].low, e[i].high - e[i].y }
+
+// bars draws one bar per value at x = 0, 1, ... with its interval as an
+// error bar.
+func bars(p *plot.Plot, vals []eval.Interval, cols []color.Color, width vg.Length) error {
+	var eb errXYs
+	for i, v := range vals {
+		bc, err := plotter.NewBarChart(plotter.Values{v.Estimate}, width)
 		if err != nil {
-			return c, err
+			return err
 		}
 		bc.XMin = float64(i)
-		bc.Color, bc.LineStyle.Width = col, 0
+		bc.Color, bc.LineStyle.Width = cols[i%len(cols)], 0
 		p.Add(bc)
+		eb = append(eb, struct{ x, y, low, high float64 }{float64(i), v.Estimate, v.Low, v.High})
 	}
-	p.NominalX(labels...)
+	e, err := plotter.NewYErrorBars(eb)
+	if err != nil {
+		return err
+	}
+	e.Color, e.Width, e.CapWidth = dark, vg.Points(1.4), vg.Points(10)
+	p.Add(e)
+	return nil
+}
+
+// outcomeChart is each side's share of the decisive comparisons with its
+// Wilson interval, the line at 50% being "as good as each other".
+func outcomeChart(c comparison) (chart, error) {
+	r := c.Report
+	ch := chart{Title: "Win rate: " + c.Title,
+		Caption: fmt.Sprintf("Share of the %d decisive comparisons (ties left out) each side won; bars: %s Wilson interval. The dashed line is 50%%: where the interval crosses it, the tasks cannot tell the two apart. %d ties, %d failed.",
+			r.WinsA+r.WinsB, fmtPct(r.Confidence), r.Ties, r.Failed)}
+	if r.WinsA+r.WinsB == 0 {
+		return ch, nil
+	}
+	p := newPlot("", "share of decisive comparisons")
+	b := eval.Interval{Estimate: 1 - r.WinRateA.Estimate, Low: 1 - r.WinRateA.High, High: 1 - r.WinRateA.Low}
+	if err := bars(p, []eval.Interval{r.WinRateA, b}, []color.Color{green, red}, vg.Points(60)); err != nil {
+		return ch, err
+	}
+	half, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 0.5}, {X: 1.5, Y: 0.5}})
+	if err != nil {
+		return ch, err
+	}
+	half.Color, half.Dashes = grey, []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(half)
+	p.NominalX(r.A+" better", r.B+" better")
+	p.Y.Min, p.Y.Max = 0, 1
+	return ch, ch.draw(p)
+}
+
+// meanCI is a mean with its 95% interval (normal approximation: mean ±
+// 1.96 standard errors), for tokens and dollars per task.
+type meanCI struct{ Mean, Low, High float64 }
+
+func meanOf(xs []float64) meanCI {
+	if len(xs) == 0 {
+		return meanCI{}
+	}
+	var m, ss float64
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	half := 0.0
+	if len(xs) > 1 {
+		half = 1.96 * math.Sqrt(ss/float64(len(xs)-1)/float64(len(xs)))
+	}
+	return meanCI{m, math.Max(0, m-half), m + half}
+}
+
+// arm is one side of a comparison, as the side-by-side table shows it.
+type arm struct {
+	Name        string
+	Wins        int
+	Share       eval.Interval // of the decisive comparisons
+	Tokens      meanCI        // per task, failed tasks included
+	Cost        meanCI
+	CostKnown   bool
+	TotalCost   float64
+	Gain        *eval.Interval
+	TotalTokens int
+}
+
+// armsOf is both sides of a comparison with their per-task means.
+func armsOf(c comparison) []arm {
+	r := c.Report
+	var tokA, tokB, usdA, usdB []float64
+	for _, t := range r.Results {
+		tokA, tokB = append(tokA, float64(t.UsageA.Total())), append(tokB, float64(t.UsageB.Total()))
+		usdA, usdB = append(usdA, t.CostA), append(usdB, t.CostB)
+	}
+	return []arm{
+		{Name: r.A, Wins: r.WinsA, Share: r.WinRateA, Tokens: meanOf(tokA), Cost: meanOf(usdA), CostKnown: r.CostKnown,
+			TotalCost: r.CostA, Gain: r.GainA, TotalTokens: r.UsageA.Total()},
+		{Name: r.B, Wins: r.WinsB, Share: eval.Interval{Estimate: 1 - r.WinRateA.Estimate, Low: 1 - r.WinRateA.High, High: 1 - r.WinRateA.Low},
+			Tokens: meanOf(tokB), Cost: meanOf(usdB), CostKnown: r.CostKnown, TotalCost: r.CostB, Gain: r.GainB, TotalTokens: r.UsageB.Total()},
+	}
+}
+
+// failedTask is a task without an outcome and why.
+type failedTask struct{ ID, Why string }
+
+func failedTasks(c comparison) []failedTask {
+	var out []failedTask
+	for _, t := range c.Report.Results {
+		if t.Outcome != eval.OutcomeFailed {
+			continue
+		}
+		why := "failed"
+		for _, tr := range t.Trials {
+			if tr.Error != "" {
+				why = tr.Error
+				break
+			}
+		}
+		if i := strings.IndexByte(why, '\n'); i >= 0 {
+			why = why[:i]
+		}
+		out = append(out, failedTask{t.ID, clip(why, 300)})
+	}
+	return out
+}
+
+// tokenChart is the mean tokens per task of every side, with intervals.
+func tokenChart(st *evalStats) (chart, error) {
+	c := chart{Title: "Tokens per task", Caption: "Mean over all tasks, failed ones included; bars: 95% interval of the mean. A refine loop's tokens include its own judge; the comparison judge's are not included."}
+	var names []string
+	var vals []eval.Interval
+	seen := map[string]bool{}
+	for _, cmp := range st.Comparisons {
+		for _, a := range armsOf(cmp) {
+			if !seen[a.Name] {
+				seen[a.Name] = true
+				names = append(names, a.Name)
+				vals = append(vals, eval.Interval{Estimate: a.Tokens.Mean, Low: a.Tokens.Low, High: a.Tokens.High})
+			}
+		}
+	}
+	if len(vals) == 0 {
+		return c, nil
+	}
+	p := newPlot("", "tokens")
+	if err := bars(p, vals, []color.Color{blue, grey, red, green}, vg.Points(50)); err != nil {
+		return c, err
+	}
+	p.NominalX(names...)
 	p.Y.Min = 0
 	return c, c.draw(p)
 }
 
-// roundXYs is mean score per round with the standard deviation as error.
-type roundXYs []roundStat
-
-func (r roundXYs) Len() int                        { return len(r) }
-func (r roundXYs) XY(i int) (float64, float64)     { return float64(r[i].Round), r[i].Mean }
-func (r roundXYs) YError(i int) (float64, float64) { return r[i].SD, r[i].SD }
-
 func roundChart(st *evalStats) (chart, error) {
-	c := chart{Title: "Mean score by round", Caption: "Judge score (0–10) of each round's attempt; bars: ±1 standard deviation; dots: lowest and highest."}
+	c := chart{Title: "Mean score by round", Caption: "The loop's own judge's score (0–10) of each round's attempt; bars: 95% interval of the mean; dots: lowest and highest."}
 	if len(st.Rounds) == 0 {
 		return c, nil
 	}
 	p := newPlot("round (0 = first draft)", "score")
-	line, points, err := plotter.NewLinePoints(roundXYs(st.Rounds))
+	var pts errXYs
+	for _, r := range st.Rounds {
+		pts = append(pts, struct{ x, y, low, high float64 }{float64(r.Round), r.Mean, r.Low, r.High})
+	}
+	line, points, err := plotter.NewLinePoints(pts)
 	if err != nil {
 		return c, err
 	}
 	line.Color, line.Width = blue, vg.Points(2)
 	points.Color, points.Shape, points.Radius = blue, draw.CircleGlyph{}, vg.Points(3.5)
-	eb, err := plotter.NewYErrorBars(roundXYs(st.Rounds))
+	eb, err := plotter.NewYErrorBars(pts)
 	if err != nil {
 		return c, err
 	}
@@ -141,47 +294,28 @@ func roundChart(st *evalStats) (chart, error) {
 	return c, c.draw(p)
 }
 
-func tokenChart(st *evalStats) (chart, error) {
-	c := chart{Title: "Tokens per task", Caption: "Mean per compared task: one call (the first draft alone) vs the whole loop, judge included."}
-	if st.Judged == 0 {
-		return c, nil
-	}
-	p := newPlot("", "tokens")
-	for i, v := range []struct {
-		val float64
-		col color.Color
-	}{{st.SingleTokens, grey}, {st.Tokens, blue}} {
-		bc, err := plotter.NewBarChart(plotter.Values{v.val}, vg.Points(60))
-		if err != nil {
-			return c, err
-		}
-		bc.XMin, bc.Color, bc.LineStyle.Width = float64(i), v.col, 0
-		p.Add(bc)
-	}
-	p.NominalX("single call", "refine loop")
-	p.Y.Min = 0
-	return c, c.draw(p)
-}
-
+// stopChart is the share of runs that stopped for each reason, with its
+// Wilson interval.
 func stopChart(st *evalStats) (chart, error) {
-	c := chart{Title: "Why runs stopped"}
+	c := chart{Title: "Why runs stopped", Caption: "Share of the runs; bars: 95% Wilson interval."}
 	if len(st.StopReasons) == 0 {
 		return c, nil
 	}
-	p := newPlot("", "runs")
-	vals := make(plotter.Values, len(st.StopReasons))
+	n := 0
+	for _, s := range st.StopReasons {
+		n += s.Count
+	}
+	p := newPlot("", "share of runs")
+	vals := make([]eval.Interval, len(st.StopReasons))
 	labels := make([]string, len(st.StopReasons))
 	for i, s := range st.StopReasons {
-		vals[i], labels[i] = float64(s.Count), strings.ReplaceAll(s.Name, "_", " ")
+		vals[i], labels[i] = eval.Wilson(s.Count, n, 0.95), strings.ReplaceAll(s.Name, "_", " ")
 	}
-	bc, err := plotter.NewBarChart(vals, vg.Points(40))
-	if err != nil {
+	if err := bars(p, vals, []color.Color{blue}, vg.Points(40)); err != nil {
 		return c, err
 	}
-	bc.Color, bc.LineStyle.Width = blue, 0
-	p.Add(bc)
 	p.NominalX(labels...)
-	p.Y.Min = 0
+	p.Y.Min, p.Y.Max = 0, 1
 	return c, c.draw(p)
 }
 

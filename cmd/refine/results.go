@@ -17,7 +17,9 @@ import (
 // failed, the error. A run that failed after some attempts keeps them in
 // Result: nothing it produced is dropped.
 type resultLine struct {
-	ID     string         `json:"id,omitempty"`
+	ID string `json:"id,omitempty"`
+	// Query is the task's question, so that refine compare can judge
+	// two results files without the tasks file.
 	Query  string         `json:"query,omitempty"`
 	Model  string         `json:"model,omitempty"`
 	Result *refine.Result `json:"result"`
@@ -233,20 +235,32 @@ func (o *output) close() error {
 
 // readResults reads every result line of path (the last for each id).
 func readResults(path string) (map[string]*resultLine, error) {
+	out := map[string]*resultLine{}
+	err := eachResult(path, func(_ int, l *resultLine) error {
+		out[l.ID] = l
+		return nil
+	})
+	return out, err
+}
+
+// eachResult calls f with every result line of path and its line number,
+// in order, stopping at f's first error.
+func eachResult(path string, f func(n int, l *resultLine) error) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := map[string]*resultLine{}
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var l resultLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+			return fmt.Errorf("%s:%d: not a result line of refine: %w", path, i+1, err)
 		}
-		out[l.ID] = &l
+		if err := f(i+1, &l); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }

@@ -30,6 +30,8 @@ func TestBaseURLPasswordIsNeverShown(t *testing.T) {
 		env := map[string]string{"OLLAMA_BASE_URL": "http://" + user + ":" + password + "@" + host + "/v1"}
 		dir := t.TempDir()
 		in := writeTasks(t, dir, 2)
+		base := writeResults(t, dir, "base.jsonl", answerLine("a", "q", "x"), answerLine("b", "q", "y"))
+		cand := writeResults(t, dir, "cand.jsonl", answerLine("a", "q", "x2"), answerLine("b", "q", "y2"))
 		tests := []struct {
 			name  string
 			args  []string
@@ -41,6 +43,9 @@ func TestBaseURLPasswordIsNeverShown(t *testing.T) {
 			{"batch", append(batchArgs(in, filepath.Join(dir, "batch.jsonl")), "--provider", "ollama"), []string{"batch.jsonl"}, ""},
 			{"eval", []string{"eval", "--provider", "ollama", "--in", in, "--report", filepath.Join(dir, "eval.html"), "--max-iterations", "1", "--threshold", "9"},
 				[]string{"eval.jsonl", "eval.html"}, "Ollama at " + srv.URL + "/v1"},
+			{"compare --json", []string{"compare", "--provider", "ollama", "--json", base, cand}, nil, ""},
+			{"compare --report", []string{"compare", "--provider", "ollama", base, cand, "--report", filepath.Join(dir, "compare.html")},
+				[]string{"compare.html"}, "Ollama at " + srv.URL + "/v1"},
 		}
 		for _, tt := range tests {
 			name := tt.name
@@ -69,10 +74,10 @@ func TestBaseURLPasswordIsNeverShown(t *testing.T) {
 						}
 					}
 				}
-				if failing && !strings.Contains(a.errOut.String()+outputs["batch.jsonl"]+outputs["eval.jsonl"]+a.out.String(), "gateway rejected") {
+				if failing && !strings.Contains(a.errOut.String()+outputs["batch.jsonl"]+outputs["eval.jsonl"]+outputs["compare.html"]+a.out.String(), "gateway rejected") {
 					t.Errorf("the server's error is not reported at all; stderr:\n%s", a.errOut)
 				}
-				if tt.shown != "" && !strings.Contains(a.out.String()+outputs["eval.html"], tt.shown) {
+				if tt.shown != "" && !strings.Contains(a.out.String()+outputs["eval.html"]+outputs["compare.html"], tt.shown) {
 					t.Errorf("the model is not named as %q; stdout:\n%s", tt.shown, a.out)
 				}
 			})

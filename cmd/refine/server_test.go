@@ -27,6 +27,9 @@ type chatServer struct {
 	mu     sync.Mutex
 	n      int         // requests received
 	starts []time.Time // when each arrived
+	// judgedBy counts the pairwise judge's requests by the model they
+	// asked for.
+	judgedBy map[string]int
 }
 
 func newChatServer(t *testing.T, model string) *chatServer {
@@ -43,7 +46,8 @@ func (s *chatServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.starts = append(s.starts, time.Now())
 	s.mu.Unlock()
 	var req struct {
-		Stream   bool `json:"stream"`
+		Model    string `json:"model"`
+		Stream   bool   `json:"stream"`
 		Messages []struct {
 			Content string `json:"content"`
 		} `json:"messages"`
@@ -69,6 +73,12 @@ func (s *chatServer) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.Contains(system, "Two AI assistants, A and B"):
 		text = "A is more complete.\n[[A]]"
+		s.mu.Lock()
+		if s.judgedBy == nil {
+			s.judgedBy = map[string]int{}
+		}
+		s.judgedBy[req.Model]++
+		s.mu.Unlock()
 	case strings.Contains(system, "impartial judge"):
 		text = `{"score": 6, "issues": ["too short"], "suggestions": ["say more"], "assessment": "fair"}`
 	}
