@@ -80,6 +80,8 @@ type config struct {
 	token      func(context.Context) (string, error)
 	tokenSet   bool
 	schemaMode SchemaMode
+
+	batch *BatchOptions // WithBatch; nil: on demand
 }
 
 // WithAPIKey sets the API key. It is sent as "Authorization: Bearer <key>",

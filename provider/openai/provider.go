@@ -36,7 +36,8 @@ type Provider struct {
 	timeout    time.Duration
 	schemaMode SchemaMode
 	logger     *slog.Logger
-	err        error // configuration error, returned by every call
+	err        error        // configuration error, returned by every call
+	batch      *batchEngine // WithBatch; nil: every call on demand (batch.go)
 
 	// One warning per dropped parameter per Provider, not one per call.
 	warned [numDropped]sync.Once
@@ -110,6 +111,9 @@ func New(model string, opts ...Option) *Provider {
 	}
 	cfg.HTTPClient = &doer{next: hc, maxBody: c.maxBody, token: c.token}
 	p.client = goopenai.NewClientWithConfig(cfg)
+	if c.batch != nil {
+		p.initBatch(&c, cfg, hc)
+	}
 	return p
 }
 
@@ -164,6 +168,11 @@ func (p *Provider) Complete(ctx context.Context, req *refine.Request) (*refine.R
 	st, creq, fix, err := p.prepare(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if p.batch != nil {
+		if resp, direct, err := p.viaBatch(ctx, req, creq, st, fix); !direct {
+			return resp, err
+		}
 	}
 	callCtx, cancel := p.callContext(ctx)
 	defer cancel()
