@@ -90,7 +90,15 @@ func New() *Server {
 	return s
 }
 
-// URL is the base URL to give WithBaseURL.
+// Configure runs fn with the server's lock held: for setting its fields
+// while another process may already talk to it.
+func (s *Server) Configure(fn func(*Server)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s)
+}
+
+// BaseURL is the base URL to give WithBaseURL.
 func (s *Server) BaseURL() string { return s.Server.URL + "/v1" }
 
 // Batches returns the batches received so far, oldest first.
@@ -230,8 +238,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	b.ID = "batch_" + strconv.Itoa(s.seq)
 	s.batches = append(s.batches, b)
 	s.mu.Unlock()
-	if s.OnCreate != nil {
-		s.OnCreate(b)
+	s.mu.Lock()
+	hook := s.OnCreate
+	s.mu.Unlock()
+	if hook != nil {
+		hook(b)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
