@@ -65,6 +65,10 @@ type Server struct {
 	// OnCreate is called with each batch as POST /v1/batches receives it,
 	// before it replies.
 	OnCreate func(b *Batch)
+	// Lean keeps only what the server needs (for benchmarks measuring
+	// the client's heap): no Lines, no input file once read, Bodies
+	// dropped once the batch has run, output files dropped once read.
+	Lean bool
 
 	mu      sync.Mutex
 	files   map[string][]byte
@@ -184,6 +188,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 func (s *Server) content(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	data, ok := s.files[r.PathValue("id")]
+	if s.Lean {
+		delete(s.files, r.PathValue("id"))
+	}
 	s.mu.Unlock()
 	if !ok {
 		fail(w, http.StatusNotFound, "No such File object: "+r.PathValue("id"))
@@ -230,9 +237,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		seen[line.CustomID] = true
 		b.CustomIDs = append(b.CustomIDs, line.CustomID)
 		b.Bodies = append(b.Bodies, line.Body)
-		b.Lines = append(b.Lines, all)
+		if !s.Lean {
+			b.Lines = append(b.Lines, all)
+		}
 	}
 	s.mu.Lock()
+	if s.Lean {
+		delete(s.files, req.InputFileID)
+	}
 	s.seq++
 	b.seq = s.seq
 	b.ID = "batch_" + strconv.Itoa(s.seq)
@@ -346,6 +358,9 @@ func (s *Server) finish(b *Batch) {
 	rand.Shuffle(len(errs), func(i, j int) { errs[i], errs[j] = errs[j], errs[i] })
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Lean {
+		b.Bodies = nil
+	}
 	b.Status = end
 	if len(out) > 0 {
 		s.seq++
