@@ -22,7 +22,10 @@ func fakeBatchServer() *httptest.Server {
 	files := map[string][]byte{}
 	n := 0
 	id := func(prefix string) string { n++; return fmt.Sprintf("%s-%d", prefix, n) }
-	send := func(w http.ResponseWriter, v any) { w.Header().Set("Content-Type", "application/json"); json.NewEncoder(w).Encode(v) }
+	send := func(w http.ResponseWriter, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(v)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/files", func(w http.ResponseWriter, r *http.Request) {
 		f, _, err := r.FormFile("file")

@@ -23,20 +23,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("batch-api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	demo := fs.Bool("demo", getenv("REFINE_DEMO") == "1", "use a [simulated] in-process batch server")
+	poll := fs.Duration("poll", 30*time.Second, "how often a running batch is checked")
 	journal := fs.String("journal", filepath.Join(os.TempDir(), "refine-batch-api.json"), "batch journal: rerun after a crash without paying twice")
 	if fs.Parse(args) != nil {
 		return 2
 	}
-	label, base, key, poll := "", getenv("OPENAI_BASE_URL"), getenv("OPENAI_API_KEY"), 30*time.Second
+	label, base, key := "", getenv("OPENAI_BASE_URL"), getenv("OPENAI_API_KEY")
 	if *demo {
 		srv := fakeBatchServer()
 		defer srv.Close()
-		label, base, key, poll, *journal = "[simulated] ", srv.URL+"/v1", "sk-demo", 10*time.Millisecond, ""
+		label, base, key, *poll, *journal = "[simulated] ", srv.URL+"/v1", "sk-demo", 10*time.Millisecond, ""
 	} else if key == "" && base == "" {
 		fmt.Fprintln(stderr, "batch-api needs OPENAI_API_KEY (and optionally OPENAI_BASE_URL, OPENAI_MODEL), or -demo / REFINE_DEMO=1")
 		return 2
 	}
-	opts := []openai.Option{openai.WithAPIKey(key), openai.WithBatch(openai.BatchOptions{MaxRequests: len(questions), Poll: poll, Journal: *journal})}
+	opts := []openai.Option{openai.WithAPIKey(key), openai.WithBatch(openai.BatchOptions{MaxRequests: len(questions), Poll: *poll, Journal: *journal})}
 	if base != "" {
 		opts = append(opts, openai.WithBaseURL(base))
 	}

@@ -24,7 +24,7 @@ func TestRun(t *testing.T) {
 		{"demo flag", []string{"-demo"}, nil, 0, "[simulated] ", len(questions)},
 		{"REFINE_DEMO", nil, map[string]string{"REFINE_DEMO": "1"}, 0, "[simulated] ", len(questions)},
 		{"no credentials", nil, nil, 2, "OPENAI_API_KEY", 0},
-		{"a server", []string{"-journal", filepath.Join(t.TempDir(), "j.json")},
+		{"a server", []string{"-poll", "5ms", "-journal", filepath.Join(t.TempDir(), "j.json")},
 			map[string]string{"OPENAI_BASE_URL": srv.URL + "/v1", "OPENAI_API_KEY": "sk-test"}, 0, "9/10", len(questions)},
 	}
 	for _, tt := range tests {
