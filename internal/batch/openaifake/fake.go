@@ -230,7 +230,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 			Body     json.RawMessage `json:"body"`
 		}
 		var all map[string]any
-		if json.Unmarshal(raw, &line) != nil || json.Unmarshal(raw, &all) != nil || line.Method != "POST" || line.URL != "/v1/chat/completions" || seen[line.CustomID] {
+		if json.Unmarshal(raw, &line) != nil || (!s.Lean && json.Unmarshal(raw, &all) != nil) || line.Method != "POST" || line.URL != "/v1/chat/completions" || seen[line.CustomID] {
 			fail(w, http.StatusBadRequest, "bad input line: "+string(raw))
 			return
 		}
