@@ -38,6 +38,7 @@ type step struct {
 	usage       Usage
 	cost        float64
 	costUnknown bool
+	costUpper   bool // a batched call was priced on demand (see replyCost)
 }
 
 type stepKey struct{}
@@ -60,8 +61,9 @@ func (s *step) counted() (u Usage, cost float64, costKnown bool, ok bool) {
 }
 
 func (s *step) add(resp *Response) {
-	cost, known := s.obs.price(resp.Model, resp.Usage)
+	cost, known, upper := s.obs.price(resp)
 	s.mu.Lock()
+	s.costUpper = s.costUpper || upper
 	s.calls++
 	s.usage = s.usage.Add(resp.Usage)
 	s.cost += cost
@@ -69,11 +71,19 @@ func (s *step) add(resp *Response) {
 	s.mu.Unlock()
 }
 
-func (o *observer) price(model string, u Usage) (float64, bool) {
+func (o *observer) price(resp *Response) (usd float64, known, upper bool) {
 	if o == nil || o.prices == nil {
-		return 0, false
+		return 0, false, false
 	}
-	return Cost(o.prices, model, u)
+	return replyCost(o.prices, resp)
+}
+
+// upperBound reports a step whose cost counts a batched call at the
+// on-demand price.
+func (s *step) upperBound() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.costUpper
 }
 
 func (o *observer) emit(e Event) {

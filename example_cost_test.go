@@ -35,7 +35,7 @@ func ExampleLoadPrices() {
 	fmt.Println(loop != nil, err)
 	// Output:
 	// 2 chat models
-	// gpt-4o-mini: {Input:0.15 CachedInput:0.075 Output:0.6} per million tokens
+	// gpt-4o-mini: {Input:0.15 CachedInput:0.075 Output:0.6 BatchInput:0 BatchOutput:0} per million tokens
 	// true <nil>
 }
 

@@ -117,6 +117,7 @@ type resultJSON struct {
 	Reverted   bool       `json:"reverted,omitempty"`
 	Cost       float64    `json:"cost"`
 	CostKnown  bool       `json:"cost_known"`
+	CostUpper  bool       `json:"cost_upper_bound,omitempty"`
 }
 
 // MarshalJSON encodes r with the snake_case names of its fields; Duration
@@ -126,6 +127,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(resultJSON{
 		Answer: r.Answer, Score: r.Score, Best: r.Best, Attempts: r.Attempts, StopReason: r.StopReason,
 		Usage: r.Usage, DurationMS: millis(r.Duration), Reverted: r.Reverted, Cost: r.Cost, CostKnown: r.CostKnown,
+		CostUpper: r.CostUpperBound,
 	})
 }
 
@@ -138,6 +140,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	*r = Result{
 		Answer: j.Answer, Score: j.Score, Best: j.Best, Attempts: j.Attempts, StopReason: j.StopReason,
 		Usage: j.Usage, Duration: fromMillis(j.DurationMS), Reverted: j.Reverted, Cost: j.Cost, CostKnown: j.CostKnown,
+		CostUpperBound: j.CostUpper,
 	}
 	return nil
 }

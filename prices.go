@@ -15,7 +15,14 @@ import (
 // CachedInput is the price of input tokens read from the prompt cache
 // (Usage.CachedInputTokens); zero means they cost as much as Input.
 // Reasoning tokens are output tokens and cost Output.
-type Price struct{ Input, CachedInput, Output float64 }
+type Price struct {
+	Input, CachedInput, Output float64
+	// BatchInput and BatchOutput price the replies of a batch API
+	// (Response.Batch), about half of Input and Output. Zero means none is
+	// known: a batched reply is then priced at Input or Output, an upper
+	// bound that Result.CostUpperBound reports.
+	BatchInput, BatchOutput float64
+}
 
 // WithPrices gives the Loop the prices of the models it uses, so that
 // Attempt.Cost, Result.Cost and CostBudget can count dollars. The map is
@@ -156,10 +163,18 @@ func litellmPrice(raw json.RawMessage) (p Price, ok bool, err error) {
 	if err != nil {
 		return Price{}, false, err
 	}
+	batchIn, _, err := field("input_cost_per_token_batches")
+	if err != nil {
+		return Price{}, false, err
+	}
+	batchOut, _, err := field("output_cost_per_token_batches")
+	if err != nil {
+		return Price{}, false, err
+	}
 	if !hasIn || !hasOut {
 		return Price{}, false, nil
 	}
-	return Price{Input: in, CachedInput: cached, Output: out}, true, nil
+	return Price{Input: in, CachedInput: cached, Output: out, BatchInput: batchIn, BatchOutput: batchOut}, true, nil
 }
 
 // perMillion converts a JSON number of dollars per token to dollars per
@@ -236,6 +251,38 @@ func Cost(prices map[string]Price, model string, u Usage) (usd float64, known bo
 	cached := min(max(u.CachedInputTokens, 0), input)
 	in := float64(input-cached)*p.Input + float64(cached)*cachedPrice
 	return (in + float64(max(u.OutputTokens, 0))*p.Output) / 1e6, true
+}
+
+// replyCost prices one reply: at the model's batch price when it came from
+// a batch (Response.Batch), and otherwise as Cost does. upper is true
+// when a batched reply had to be priced on demand, for want of a batch
+// price: the dollars are then an upper bound.
+func replyCost(prices map[string]Price, resp *Response) (usd float64, known, upper bool) {
+	if !resp.Batch {
+		usd, known = Cost(prices, resp.Model, resp.Usage)
+		return usd, known, false
+	}
+	p, ok := lookupPrice(prices, resp.Model)
+	if !ok {
+		return 0, false, false
+	}
+	in, out, cached := p.Input, p.Output, p.CachedInput
+	if p.BatchInput > 0 {
+		in = p.BatchInput
+	} else {
+		upper = upper || p.Input > 0
+	}
+	if p.BatchOutput > 0 {
+		out = p.BatchOutput
+	} else {
+		upper = upper || p.Output > 0
+	}
+	if cached == 0 || cached > in {
+		cached = in
+	}
+	u := resp.Usage
+	usd = (float64(u.InputTokens-u.CachedInputTokens)*in + float64(u.CachedInputTokens)*cached + float64(u.OutputTokens)*out) / 1e6
+	return usd, true, upper
 }
 
 // crossRegion are the prefixes of Bedrock's cross-region inference

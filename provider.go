@@ -154,6 +154,10 @@ type Response struct {
 	// Logprobs holds one entry per generated token, only when the request
 	// asked for TopLogprobs and the provider supports them.
 	Logprobs []TokenLogprob
+	// Batch says the reply came from a batch API (provider/openai's
+	// WithBatch): a run prices it at the model's batch price (see
+	// Price.BatchInput). A provider of your own that batches can set it.
+	Batch bool
 }
 
 // The normalised finish reasons.

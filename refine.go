@@ -52,6 +52,11 @@ type Result struct {
 	// were given): Cost then counts only the calls that had one.
 	Cost      float64
 	CostKnown bool
+	// CostUpperBound is true when some call came from a batch API
+	// (Response.Batch) for a model with no batch price (Price.BatchInput,
+	// BatchOutput): it was counted at the on-demand price, so Cost is an
+	// upper bound of what was paid.
+	CostUpperBound bool
 }
 
 // Loop runs the draft → judge → refine cycle. It is configured once by New
@@ -277,6 +282,7 @@ type run struct {
 	usage     Usage // every call, including failed steps
 	cost      float64
 	costKnown bool
+	costUpper bool // see Result.CostUpperBound
 
 	attempts         []Attempt
 	chain            []Attempt // the attempts being refined: the best draft, then each refinement
@@ -312,6 +318,7 @@ func (r *run) finish(s *step, reported Usage) (Usage, float64) {
 	r.usage = r.usage.Add(u)
 	r.cost += cost
 	r.costKnown = r.costKnown && known
+	r.costUpper = r.costUpper || s.upperBound()
 	r.mu.Unlock()
 	return u, cost
 }
@@ -580,7 +587,7 @@ func checkDist(d []float64) error {
 
 func (r *run) result(reason StopReason) *Result {
 	res := &Result{Attempts: r.attempts, StopReason: reason, Usage: r.usage, Duration: time.Since(r.start),
-		Reverted: r.reverted, Cost: r.cost, CostKnown: r.costKnown}
+		Reverted: r.reverted, Cost: r.cost, CostKnown: r.costKnown, CostUpperBound: r.costUpper}
 	if len(r.attempts) > 0 {
 		res.Best = r.best
 		res.Answer = r.attempts[r.best].Answer

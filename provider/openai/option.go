@@ -75,6 +75,7 @@ type config struct {
 	tokenSet   bool
 	schemaMode SchemaMode
 
+	batch *BatchOptions // WithBatch; nil: on demand
 	retry refine.RetryPolicy
 }
 

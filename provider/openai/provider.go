@@ -35,7 +35,8 @@ type Provider struct {
 	timeout    time.Duration
 	schemaMode SchemaMode
 	logger     *slog.Logger
-	err        error // configuration error, returned by every call
+	err        error        // configuration error, returned by every call
+	batch      *batchEngine // WithBatch; nil: every call on demand (batch.go)
 
 	policy refine.RetryPolicy
 	// retry is the one retry layer, around this Provider's single-request
@@ -94,6 +95,9 @@ func New(model string, opts ...Option) *Provider {
 	p.client = goopenai.NewClientWithConfig(cfg)
 	if p.Retries() {
 		p.retry = refine.RetryProvider(once{p}, c.retry).(refine.StreamProvider)
+	}
+	if c.batch != nil {
+		p.initBatch(&c, cfg, hc)
 	}
 	return p
 }
@@ -181,6 +185,11 @@ func (p *Provider) complete(ctx context.Context, req *refine.Request) (*refine.R
 	st, creq, fix, err := p.prepare(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if p.batch != nil {
+		if resp, direct, err := p.viaBatch(ctx, req, creq, st, fix); !direct {
+			return resp, err
+		}
 	}
 	callCtx, cancel := p.callContext(ctx)
 	defer cancel()

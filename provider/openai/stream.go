@@ -62,6 +62,14 @@ func (p *Provider) stream(ctx context.Context, req *refine.Request, delta func(t
 	if delta == nil {
 		delta = func(string) {}
 	}
+	if p.batch != nil {
+		if resp, direct, err := p.viaBatch(ctx, req, creq, st, fix); !direct {
+			if err == nil && resp.Text != "" {
+				delta(resp.Text) // the whole answer, as one delta
+			}
+			return resp, err
+		}
+	}
 	creq.StreamOptions = &goopenai.StreamOptions{IncludeUsage: true}
 	st.stream = true
 	callCtx, cancel := context.WithCancelCause(ctx)
