@@ -47,7 +47,9 @@ type BatchOptions struct {
 // with purpose "batch", POST /batches, polled with GET /batches/{id}),
 // at the Batch API's price, about half the on-demand one, for work that
 // can wait up to a day. It works with any server offering the same API
-// (Together, Cerebras, Azure OpenAI's /openai/v1 surface).
+// at an OpenAI-compatible base URL (Together and Cerebras document it);
+// Azure OpenAI's batch lines (deployment names, its own URLs) are not
+// written here yet: WithBatch with WithAzure fails every call, saying so.
 //
 // The Provider collects the requests of every run that calls it
 // concurrently and sends them as one batch when MaxRequests wait, when
@@ -82,6 +84,10 @@ func (p *Provider) initBatch(c *config, cfg goopenai.ClientConfig, hc goopenai.H
 		MinRequests: b.MinRequests, Journal: b.Journal}
 	if err := o.Check(); err != nil {
 		p.err = optionError("WithBatch", "BatchOptions", err.Error())
+		return
+	}
+	if c.azure {
+		p.err = optionError("WithBatch", "WithAzure", "Azure OpenAI's batch lines (deployment names, its own URLs) are not supported yet: use WithBatch with an OpenAI-compatible base URL")
 		return
 	}
 	// Output files are larger than any chat reply: they get their own cap.

@@ -447,3 +447,17 @@ func TestWithBatchRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// Azure's batch lines are not written yet: WithBatch with WithAzure fails
+// every call, naming both, with no request sent.
+func TestWithBatchRefusesAzure(t *testing.T) {
+	srv := newServer(t)
+	p := openai.New("gpt-4o-mini", openai.WithAzure(srv.BaseURL(), ""), openai.WithAPIKey("k"), openai.WithBatch(openai.BatchOptions{}))
+	_, err := p.Complete(context.Background(), ask("x"))
+	if !errors.Is(err, refine.ErrInvalidOption) || !strings.Contains(err.Error(), "WithAzure") || !strings.Contains(err.Error(), "WithBatch") {
+		t.Errorf("err = %v, want ErrInvalidOption naming WithBatch and WithAzure", err)
+	}
+	if up, _, chats := srv.Counts(); up+chats != 0 {
+		t.Errorf("requests sent: %d", up+chats)
+	}
+}
