@@ -14,9 +14,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/selfrefine/refine"
 	"github.com/selfrefine/refine/calibrate"
+	"github.com/selfrefine/refine/internal/batch/openaifake"
 	"github.com/selfrefine/refine/provider/openai"
 	"github.com/selfrefine/refine/refinetest"
 )
@@ -550,5 +552,48 @@ func TestREADMEConfident(t *testing.T) {
 	}
 	if _, err := loop.Run(context.Background(), "What is a goroutine?"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The Batch APIs block: a run's calls go through one batch each, and the
+// answer comes from the batch's output file.
+func TestREADMEBatch(t *testing.T) {
+	srv := openaifake.New()
+	defer srv.Close()
+	srv.Answer = func(b *openaifake.Batch, id string, body []byte) openaifake.Outcome {
+		var req struct {
+			ResponseFormat *struct{} `json:"response_format"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			t.Errorf("line %s: %v", id, err)
+		}
+		if req.ResponseFormat != nil { // the judge asks for JSON
+			return openaifake.Outcome{Body: openaifake.Completion(`{"score": 9, "issues": [], "suggestions": []}`)}
+		}
+		return openaifake.Outcome{Body: openaifake.Completion("fsync waits until the file's data reaches the disk.")}
+	}
+	baseURL, idle, poll := srv.BaseURL(), time.Millisecond, time.Millisecond
+	journal := filepath.Join(t.TempDir(), "refine-batches.json")
+	ctx := context.Background()
+	// README:
+	p := openai.New("gpt-4o-mini",
+		openai.WithBaseURL(baseURL), // OpenAI's, or any server with its files and batches API
+		openai.WithBatch(openai.BatchOptions{
+			MaxRequests: 1000,    // send a batch when this many requests wait,
+			Idle:        idle,    // or when none has come for this long (default 2s);
+			Poll:        poll,    // check a running batch this often (default 30s)
+			Journal:     journal, // a file: re-attach after a restart instead of paying twice
+		}))
+	defer p.Close(ctx) // sends what still waits, then ends the Provider's goroutines
+	res, err := refine.Run(ctx, "What does fsync guarantee?", refine.WithProvider(p))
+	// :README
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Answer, "fsync waits") || res.Score != 9 || res.StopReason != refine.StopThreshold {
+		t.Errorf("result %q %v %s, want the batch's answer scored 9 at the threshold", res.Answer, res.Score, res.StopReason)
+	}
+	if n := len(srv.Batches()); n != 2 {
+		t.Errorf("%d batches, want 2 (the draft, then its judgement)", n)
 	}
 }
