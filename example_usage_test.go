@@ -69,7 +69,7 @@ func ExampleIsBlank() {
 func ExamplePairwiseJudge_WithReference() {
 	model := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
 		prompt := req.Messages[len(req.Messages)-1].Content
-		verdict := "No reference to go by.\n\n[[C]]" // a tie
+		verdict := "No reference to go by.\n\n[[C]]"            // a tie
 		if strings.Contains(prompt, "The war ended in 1945.") { // the reference reached the judge
 			verdict = "Answer A matches the reference.\n\n[[A]]"
 			if strings.Index(prompt, "It ended in 1945.") > strings.Index(prompt, "It ended in 1946.") {
