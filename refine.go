@@ -142,10 +142,10 @@ func Run(ctx context.Context, query string, opts ...Option) (*Result, error) {
 //
 // Bad input is rejected before any model call: an invalid option
 // (ErrInvalidOption), a part whose Validate fails, a stop condition whose
-// check before the first call fails (CostBudget without prices), a query with no visible characters (ErrEmptyQuery:
-// white space, zero-width and format characters, BOM and NUL count as
-// blank) or that is not valid UTF-8 (ErrInvalidOption), no provider where
-// one is needed (ErrNoProvider).
+// check before the first call fails (CostBudget without prices), a query
+// with no visible characters (ErrEmptyQuery: see IsBlank) or that is not
+// valid UTF-8 (ErrInvalidOption), no provider where one is needed
+// (ErrNoProvider).
 //
 // Reaching the iteration limit is not an error; Result.StopReason tells why
 // the run ended. When a step fails after at least one attempt was judged,
