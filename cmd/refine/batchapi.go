@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -119,10 +120,10 @@ const closeTimeout = time.Minute
 // interrupted one included. interrupted keeps every journal whole: Close
 // drops the records of batches whose answers reached a caller, but an
 // interrupted task runs again from its start on resume and asks for those
-// answers again; they must come from the batch already paid for. A
-// journal's bytes are copied before Close and put back after it (the CLI
-// does not read them). After a run that finished every task, the journals
-// have nothing left to re-attach and are removed.
+// answers again; they must come from the batch already paid for. The
+// journals are read before Close and the records it dropped are put back
+// after it (see restoreJournal). After a run that finished every task,
+// the journals have nothing left to re-attach and are removed.
 func (a *app) closeBatch(ctx context.Context, interrupted, complete bool) error {
 	if len(a.batchClose) == 0 {
 		return nil
@@ -158,7 +159,7 @@ func (a *app) closeBatch(ctx context.Context, interrupted, complete bool) error 
 	journals := a.journals
 	a.journals = nil
 	for j, data := range kept {
-		if err := writeFileAtomic(j, data); err != nil && first == nil {
+		if err := restoreJournal(j, data); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -173,6 +174,57 @@ func (a *app) closeBatch(ctx context.Context, interrupted, complete bool) error 
 		return fmt.Errorf("closing the batch provider: %w", first)
 	}
 	return nil
+}
+
+// restoreJournal puts back in the journal at path the batch records of
+// before (its content before Close) that Close dropped. Records still
+// there are kept as Close left them: it may have added a batch's remote
+// id, or a batch submitted while it closed. Only the journal's outline is
+// read ({"batches": [{"key": ...}, ...]}); a record is otherwise copied
+// byte for byte.
+func restoreJournal(path string, before []byte) error {
+	after, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return writeFileAtomic(path, before)
+	}
+	if err != nil {
+		return err
+	}
+	type outline = map[string]json.RawMessage
+	var b, a outline
+	var bRecs, aRecs []json.RawMessage
+	if json.Unmarshal(before, &b) != nil || json.Unmarshal(b["batches"], &bRecs) != nil && b["batches"] != nil ||
+		json.Unmarshal(after, &a) != nil || json.Unmarshal(a["batches"], &aRecs) != nil && a["batches"] != nil {
+		return fmt.Errorf("batch journal %s: not in the form expected; it was left as the provider wrote it", path)
+	}
+	key := func(rec json.RawMessage) string {
+		var k struct {
+			Key string `json:"key"`
+		}
+		json.Unmarshal(rec, &k)
+		return k.Key
+	}
+	have := map[string]bool{}
+	for _, rec := range aRecs {
+		have[key(rec)] = true
+	}
+	n := len(aRecs)
+	for _, rec := range bRecs {
+		if k := key(rec); k != "" && !have[k] {
+			aRecs = append(aRecs, rec)
+		}
+	}
+	if len(aRecs) == n {
+		return nil
+	}
+	if a["batches"], err = json.Marshal(aRecs); err != nil {
+		return err
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, data)
 }
 
 // writeFileAtomic replaces path with data durably: a temporary file in
