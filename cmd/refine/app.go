@@ -13,6 +13,12 @@
 // numbers mean. --compare-model sets the comparison judge; a judge that
 // trained or wrote the answers is named as overstating the gain.
 //
+// batch and eval take --batch-api: every model call goes through the
+// provider's batch API (OpenAI's or an OpenAI-compatible server's) at the
+// batch price, every task at once so that each loop step is one batch,
+// with a journal next to the results file so that a stopped run started
+// again re-attaches to its batches instead of paying twice.
+//
 // Exit status: 0 success; 1 a run or some tasks failed; 2 bad flags,
 // configuration or input (no model was called); 3 compare --fail-if-worse
 // found the candidate significantly worse (p < 0.05); 130 interrupted.
@@ -187,6 +193,9 @@ Is it worth it on your tasks? eval measures the returned answers against the fir
 (and, with --baseline-model, against one call of another model), with intervals and a
 verdict in words; compare judges two results files task by task and, with --fail-if-worse,
 exits 3 when the candidate is significantly worse, to gate a change in CI.
+
+Work that can wait up to a day costs about half with --batch-api (batch and eval): the
+calls go through the provider's batch API, and a stopped run resumes its batches.
 
 The model comes from --provider or the environment (OPENAI_API_KEY, OPENAI_BASE_URL,
 BEDROCK_MODEL_ID / AWS credentials); --provider demo is an offline simulated model.

@@ -29,7 +29,7 @@ func (b *batchFlags) register(cmd *cobra.Command, outHelp string) {
 	fl := cmd.Flags()
 	fl.StringVar(&b.in, "in", "", `tasks, one JSON object per line: {"id": ..., "query": ..., "reference": ...} ("-": stdin)`)
 	fl.StringVar(&b.out, "out", b.out, outHelp)
-	fl.IntVar(&b.concurrency, "concurrency", 8, "tasks run at once (and model calls in flight per model); with --batch-api: every task by default, and no cap on calls")
+	fl.IntVar(&b.concurrency, "concurrency", 8, "tasks run at once, and model calls in flight per model (--batch-api: every task unless this is given, and no cap on calls)")
 	fl.StringVar(&b.shard, "shard", "", "k/n: run only the k-th of n deterministic parts of the ids, to split a batch over n machines")
 	fl.BoolVar(&b.retryFailed, "retry-failed", false, "run again the tasks whose line in the output has an error")
 	fl.DurationVar(&b.taskTimeout, "task-timeout", 0, "give up on a task after this long (0: no limit)")
