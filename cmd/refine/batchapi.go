@@ -190,11 +190,20 @@ func restoreJournal(path string, before []byte) error {
 	if err != nil {
 		return err
 	}
-	type outline = map[string]json.RawMessage
-	var b, a outline
-	var bRecs, aRecs []json.RawMessage
-	if json.Unmarshal(before, &b) != nil || json.Unmarshal(b["batches"], &bRecs) != nil && b["batches"] != nil ||
-		json.Unmarshal(after, &a) != nil || json.Unmarshal(a["batches"], &aRecs) != nil && a["batches"] != nil {
+	records := func(data []byte) (map[string]json.RawMessage, []json.RawMessage, bool) {
+		var top map[string]json.RawMessage
+		var recs []json.RawMessage
+		if json.Unmarshal(data, &top) != nil {
+			return nil, nil, false
+		}
+		if raw, ok := top["batches"]; ok && json.Unmarshal(raw, &recs) != nil {
+			return nil, nil, false
+		}
+		return top, recs, true
+	}
+	_, bRecs, ok1 := records(before)
+	a, aRecs, ok2 := records(after)
+	if !ok1 || !ok2 {
 		return fmt.Errorf("batch journal %s: not in the form expected; it was left as the provider wrote it", path)
 	}
 	key := func(rec json.RawMessage) string {
