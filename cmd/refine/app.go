@@ -13,6 +13,12 @@
 // numbers mean. --compare-model sets the comparison judge; a judge that
 // trained or wrote the answers is named as overstating the gain.
 //
+// batch and eval take --batch-api: every model call goes through the
+// provider's batch API (OpenAI's or an OpenAI-compatible server's) at the
+// batch price, every task at once so that each loop step is one batch,
+// with a journal next to the results file so that a stopped run started
+// again re-attaches to its batches instead of paying twice.
+//
 // Exit status: 0 success; 1 a run or some tasks failed; 2 bad flags,
 // configuration or input (no model was called); 3 compare --fail-if-worse
 // found the candidate significantly worse (p < 0.05); 130 interrupted.
@@ -88,6 +94,10 @@ type app struct {
 	// secrets are the configured credentials, once the models are set
 	// up: scrub removes them from what the command prints and writes.
 	secrets []string
+	// batchClose are the batch Providers of the running command, closed
+	// when it ends (see closeBatch); journals are their journal files.
+	batchClose []closer
+	journals   []string
 }
 
 // scrub replaces every configured credential in s. The adapters scrub
@@ -116,6 +126,9 @@ type flags struct {
 	// eval and compare: the comparison judge's model and eval's one-call
 	// arm (set by those commands' flags).
 	compareModel, baselineModel string
+	// batch is set by --batch-api (batch and eval): the providers are
+	// built to send their calls through the batch API.
+	batch *batchConfig
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
@@ -125,10 +138,19 @@ func (a *app) run(ctx context.Context, args []string) int {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	cmd, err := root.ExecuteContextC(ctx)
+	var ee exitError
+	interrupted := ctx.Err() != nil || (errors.As(err, &ee) && ee.code == exitInterrupted)
+	if cerr := a.closeBatch(ctx, interrupted, err == nil); cerr != nil {
+		// A journal that could not be written may make a resume pay
+		// twice: the run is not a success.
+		fmt.Fprintln(a.stderr, "refine:", a.scrub(cerr.Error()))
+		if err == nil {
+			return exitFailed
+		}
+	}
 	if err == nil {
 		return exitOK
 	}
-	var ee exitError
 	if errors.As(err, &ee) {
 		return ee.code
 	}
@@ -171,6 +193,9 @@ Is it worth it on your tasks? eval measures the returned answers against the fir
 (and, with --baseline-model, against one call of another model), with intervals and a
 verdict in words; compare judges two results files task by task and, with --fail-if-worse,
 exits 3 when the candidate is significantly worse, to gate a change in CI.
+
+Work that can wait up to a day costs about half with --batch-api (batch and eval): the
+calls go through the provider's batch API, and a stopped run resumes its batches.
 
 The model comes from --provider or the environment (OPENAI_API_KEY, OPENAI_BASE_URL,
 BEDROCK_MODEL_ID / AWS credentials); --provider demo is an offline simulated model.
@@ -250,7 +275,10 @@ func loadPrices(path string) (map[string]refine.Price, error) {
 // session is what a command runs with: one Loop, built once and shared by
 // every worker, over one provider per model. Because all runs call through
 // the same adapter, which retries (see retryPolicy), a Retry-After from the
-// service pauses every worker; LimitProvider caps the calls in flight.
+// service pauses every worker; LimitProvider caps the calls in flight,
+// except in front of a batch Provider (--batch-api): a cap there would
+// split a step's requests over several batches, each waiting its turn for
+// hours, and the batch API has no in-flight limit to protect.
 type session struct {
 	models *models
 	loop   *refine.Loop
@@ -261,6 +289,8 @@ type session struct {
 	pairwiseP refine.Provider
 	baseline  refine.Provider
 	prices    map[string]refine.Price
+	// batchP and noBatchP price batched replies (see batchPrices).
+	batchP, noBatchP map[string]refine.Price
 	// sampling and system are what the loop's answers are written with,
 	// for eval's one-call arm.
 	sampling refine.Sampling
@@ -282,6 +312,7 @@ func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, err
 		return nil, err
 	}
 	a.secrets = m.secrets
+	a.batchClose, a.journals = m.closers, m.journals
 	wrap := func(p refine.Provider) refine.Provider {
 		if limit > 0 {
 			p = refine.LimitProvider(p, limit)
@@ -317,6 +348,7 @@ func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, err
 	}
 	if f.prices != "" {
 		s.prices, _ = loadPrices(f.prices) // read fine a moment ago
+		s.batchP, s.noBatchP = batchPrices(s.prices)
 	}
 	if s.loop, err = refine.New(opts...); err != nil {
 		return nil, usageError{err}
@@ -360,15 +392,36 @@ func (m *models) requested() []string {
 type answered struct {
 	mu     sync.Mutex
 	models map[string]bool
+	// batched are the model and usage of each reply that came from a
+	// batch API, to price what batching saved.
+	batched []refine.Response
 }
 
-func (r *answered) add(model string) {
+func (r *answered) add(resp *refine.Response) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.models == nil {
 		r.models = map[string]bool{}
 	}
-	r.models[model] = true
+	r.models[resp.Model] = true
+	if resp.Batch {
+		r.batched = append(r.batched, refine.Response{Model: resp.Model, Usage: resp.Usage, Batch: true})
+	}
+}
+
+// saving is what batch pricing saved on the recorded replies; nil when
+// none came from a batch.
+func (r *answered) saving(s *session) *saving {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.batched) == 0 {
+		return nil
+	}
+	sv := &saving{}
+	for i := range r.batched {
+		sv.add(s, &r.batched[i])
+	}
+	return sv
 }
 
 func (r *answered) list() []string {
@@ -389,7 +442,7 @@ func (r *answered) recording(ctx context.Context) context.Context {
 
 func recordAnswer(ctx context.Context, resp *refine.Response) {
 	if r, ok := ctx.Value(answeredKey{}).(*answered); ok && resp != nil {
-		r.add(resp.Model)
+		r.add(resp)
 	}
 }
 

@@ -22,16 +22,18 @@ type batchFlags struct {
 	shard       string
 	retryFailed bool
 	taskTimeout time.Duration
+	api         batchAPIFlags
 }
 
 func (b *batchFlags) register(cmd *cobra.Command, outHelp string) {
 	fl := cmd.Flags()
 	fl.StringVar(&b.in, "in", "", `tasks, one JSON object per line: {"id": ..., "query": ..., "reference": ...} ("-": stdin)`)
 	fl.StringVar(&b.out, "out", b.out, outHelp)
-	fl.IntVar(&b.concurrency, "concurrency", 8, "tasks run at once (and model calls in flight per model)")
+	fl.IntVar(&b.concurrency, "concurrency", 8, "tasks run at once, and model calls in flight per model (--batch-api: every task unless this is given, and no cap on calls)")
 	fl.StringVar(&b.shard, "shard", "", "k/n: run only the k-th of n deterministic parts of the ids, to split a batch over n machines")
 	fl.BoolVar(&b.retryFailed, "retry-failed", false, "run again the tasks whose line in the output has an error")
 	fl.DurationVar(&b.taskTimeout, "task-timeout", 0, "give up on a task after this long (0: no limit)")
+	b.api.register(cmd)
 }
 
 func (a *app) batchCommand(f *flags) *cobra.Command {
@@ -47,9 +49,22 @@ off by a kill, or runs interrupted by Ctrl-C, run again. --shard k/n splits the 
 deterministic parts, so n machines can share a batch and concatenate their outputs.
 
 --out must not be the input file (by any name or link). An --out that is not a regular
-file (a pipe, a FIFO, /dev/stdout, /dev/null) is written without resume.`,
+file (a pipe, a FIFO, /dev/stdout, /dev/null) is written without resume.
+
+--batch-api sends every call through the provider's batch API (OpenAI's, or an
+OpenAI-compatible server's /v1/batches) at its batch price, about half the on-demand one,
+for work that can wait up to a day. Every task runs at once (unless --concurrency is given)
+so that each step of the loop (drafts, judgments, refinements) goes out as one batch;
+--batch-max, --batch-wait and --batch-idle say when a batch is sent, --batch-poll how often
+it is checked. Each batch is recorded before it is submitted in a journal next to --out
+(<out>.batches.json; <out>.judge.batches.json... for other models), so a run stopped while
+batches run (Ctrl-C, a kill, a reboot) and started again with the same command re-attaches
+to them: nothing is submitted or paid twice. --out must then be a regular file. With
+--prices, the progress and the last line show what batch pricing saved (an upper bound on
+the cost where --prices has no batch price for a model).`,
 		Example: `  refine batch --provider demo --in sample/tasks.jsonl --out results.jsonl
-  refine batch --in tasks.jsonl --out part1.jsonl --shard 1/2 --concurrency 32`,
+  refine batch --in tasks.jsonl --out part1.jsonl --shard 1/2 --concurrency 32
+  refine batch --batch-api --in tasks.jsonl --out results.jsonl --prices prices.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := a.batch(cmd, f, b, nil, outPath{flag: "--out", path: b.out})
@@ -80,11 +95,18 @@ func (a *app) batch(cmd *cobra.Command, f *flags, b *batchFlags, work func(ctx c
 	if err := checkPaths(b.in, a.stdin, append([]outPath{out}, extra...)...); err != nil {
 		return nil, usageError{err}
 	}
+	if f.batch, err = b.api.check(cmd, out.path); err != nil {
+		return nil, usageError{err}
+	}
 	tasks, err := a.loadTasks(ctx, b.in)
 	if err != nil {
 		return nil, err
 	}
-	s, err := a.newSession(cmd, f, b.concurrency)
+	limit := b.concurrency
+	if f.batch != nil {
+		limit = 0 // no in-flight cap in front of a batch Provider
+	}
+	s, err := a.newSession(cmd, f, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +141,14 @@ func (a *app) batch(cmd *cobra.Command, f *flags, b *batchFlags, work func(ctx c
 	}
 	if work == nil {
 		work = runTask
+	}
+	if f.batch != nil && b.api.concurrencyWasDefault {
+		// Every task at once, so that a step's requests wait together
+		// and go out as one batch (or as few as --batch-max allows):
+		// with fewer workers, the tasks after them would wait for whole
+		// batches of the ones before. A waiting run costs a goroutine
+		// and a few KB.
+		b.concurrency = max(1, len(todo))
 	}
 	st, werr := a.runAll(ctx, f, s, b, todo, o, work)
 	if err := o.close(); werr == nil {
@@ -177,7 +207,7 @@ func (a *app) loadTasks(ctx context.Context, path string) ([]task, error) {
 func runTask(ctx context.Context, s *session, t task) *resultLine {
 	var seen answered
 	res, err := s.loop.Run(seen.recording(ctx), t.Query, s.taskOptions(t.Reference)...)
-	l := &resultLine{ID: t.ID, Query: t.Query, Result: res, Models: seen.list()}
+	l := &resultLine{ID: t.ID, Query: t.Query, Result: res, Models: seen.list(), Batch: seen.saving(s)}
 	if err != nil {
 		l.Error = err.Error()
 	}
@@ -193,6 +223,8 @@ type batchStats struct {
 	costKnown           bool
 	prices              bool            // --prices was given
 	unpriced            map[string]bool // models that answered and have no price in --prices
+	costUpper           bool            // some batched reply was priced on demand (Result.CostUpperBound)
+	batch               saving          // what batch pricing saved
 	start               time.Time
 }
 
@@ -278,13 +310,16 @@ func (a *app) runAll(ctx context.Context, f *flags, s *session, b *batchFlags, t
 			st.tokens += l.Result.Usage.Total()
 			st.cost += l.Result.Cost
 			st.costKnown = st.costKnown && l.Result.CostKnown
+			st.costUpper = st.costUpper || l.Result.CostUpperBound
 		}
+		st.batch.merge(l.Batch)
 		if l.Eval != nil {
 			for _, r := range l.Eval.Repeats {
 				if r.Result != nil {
 					st.tokens += r.Result.Usage.Total()
 					st.cost += r.Result.Cost
 					st.costKnown = st.costKnown && r.Result.CostKnown
+					st.costUpper = st.costUpper || r.Result.CostUpperBound
 				}
 			}
 			for _, b := range l.Eval.Baseline {

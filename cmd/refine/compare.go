@@ -320,7 +320,14 @@ type comparisonsOut struct {
 	SameJudge    string // why the comparison judge overstates the gain, or ""
 	CompareModel string
 	Judge        judgeTotals
+	// Batch is what batch pricing saved over every call (--batch-api),
+	// nil when no reply came from a batch; Prices says --prices was given.
+	Batch  *saving
+	Prices bool
 }
+
+// BatchText says what batch pricing saved, for the report.
+func (o comparisonsOut) BatchText() string { return o.Batch.text(o.Prices) }
 
 // judgeTotals is what the comparison judge's calls spent, failed ones
 // included.
@@ -328,6 +335,9 @@ type judgeTotals struct {
 	Tokens    int     `json:"tokens"`
 	Cost      float64 `json:"cost_usd"`
 	CostKnown bool    `json:"cost_known"`
+	// CostUpperBound: some batched reply was priced on demand, for want
+	// of a batch price.
+	CostUpperBound bool `json:"cost_upper_bound,omitempty"`
 }
 
 // judgeSpend prices the comparison judge's calls as they are made, by the
@@ -342,12 +352,22 @@ type judgeSpend struct {
 	usage refine.Usage
 	cost  float64
 	known bool
+	upper bool
+	batch saving // of the replies that came from a batch
 }
 
 func (j *judgeSpend) snapshot() judgeTotals {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return judgeTotals{Tokens: j.usage.Total(), Cost: j.cost, CostKnown: j.known}
+	return judgeTotals{Tokens: j.usage.Total(), Cost: j.cost, CostKnown: j.known, CostUpperBound: j.upper}
+}
+
+// saving is what batch pricing saved on the judge's calls.
+func (j *judgeSpend) saving() *saving {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	sv := j.batch
+	return &sv
 }
 
 // comparisonJudge is the pairwise judge of eval and compare, calling
@@ -364,9 +384,19 @@ func (s *session) comparisonJudge(spend *judgeSpend) *refine.PairwiseJudge {
 		if u == (refine.Usage{}) {
 			return resp, err
 		}
-		c, ok := s.cost(model, u)
+		var c float64
+		var ok, upper bool
+		if err == nil && resp != nil {
+			c, ok, upper = s.replyCost(resp)
+		} else {
+			c, ok = s.cost(model, u) // a failed call: no batch said it was batched
+		}
 		spend.mu.Lock()
 		spend.usage, spend.cost, spend.known = spend.usage.Add(u), spend.cost+c, spend.known && ok
+		spend.upper = spend.upper || upper
+		if err == nil {
+			spend.batch.add(s, resp)
+		}
 		spend.mu.Unlock()
 		return resp, err
 	})
@@ -438,8 +468,14 @@ func (o *comparisonsOut) writeText(w io.Writer) {
 	cost := "cost unknown (no --prices)"
 	if o.Judge.CostKnown {
 		cost = fmt.Sprintf("$%.4f", o.Judge.Cost)
+		if o.Judge.CostUpperBound {
+			cost += " (an upper bound: no batch price)"
+		}
 	}
 	fmt.Fprintf(w, "comparison judge: %s; %s tokens, %s\n", firstOf(o.CompareModel, "(the configured model)"), count(o.Judge.Tokens), cost)
+	if t := o.BatchText(); t != "" {
+		fmt.Fprintf(w, "%s (runs and comparisons)\n", t)
+	}
 }
 
 // writeJSON prints the comparisons as one line: the first comparison's
@@ -461,6 +497,9 @@ func (o *comparisonsOut) writeJSON(w io.Writer, extra map[string]any) error {
 	top["same_judge"] = o.SameJudge
 	top["compare_model"] = o.CompareModel
 	top["judge"] = o.Judge
+	if o.Batch != nil && o.Batch.Replies > 0 {
+		top["batch"] = o.Batch
+	}
 	for k, v := range extra {
 		top[k] = v
 	}

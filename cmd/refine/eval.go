@@ -95,6 +95,11 @@ loop optimised its answers toward, or a model grading its own answers, overstate
 gain: the output and the report then say so next to the verdict. Give --compare-model a
 model that took no part in the answers.
 
+--batch-api sends every call (the loop's, the one-call arm's and the comparison judge's)
+through the provider's batch API at its batch price, every task at once, resumable through
+a journal next to --out, as in batch (see refine batch --help); the output, the report and
+the JSON say what batch pricing saved.
+
 --repeat k runs each task k times; the trials of a task are aggregated into one outcome
 before the interval and the test, and the report shows how often they agree.
 
@@ -107,7 +112,8 @@ Exit status: 0 all tasks compared; 1 some tasks failed (runs or comparisons); 2 
 input, no model called; 130 interrupted.`,
 		Example: `  refine eval --provider demo --in sample/tasks.jsonl --report report.html
   refine eval --in tasks.jsonl --report report.html --model gpt-4o-mini \
-      --compare-model gpt-4o --baseline-model gpt-4o --repeat 3 --prices prices.json`,
+      --compare-model gpt-4o --baseline-model gpt-4o --repeat 3 --prices prices.json
+  refine eval --batch-api --in tasks.jsonl --report report.html --compare-model gpt-4o --prices prices.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if e.report == "" {
@@ -159,7 +165,7 @@ func evalTask(ctx context.Context, s *session, t task, repeat int) *resultLine {
 	var seen answered
 	ctx = seen.recording(ctx)
 	l := &resultLine{ID: t.ID, Query: t.Query, Eval: &evalOutcome{}}
-	defer func() { l.Models = seen.list() }()
+	defer func() { l.Models, l.Batch = seen.list(), seen.saving(s) }()
 	var errs []string
 	note := func(k int, what string, err error) {
 		if repeat > 1 {
@@ -207,7 +213,7 @@ func runTrial(ctx context.Context, s *session, t task) (*refine.Result, callSpen
 	spend := callSpend{CostKnown: s.prices != nil}
 	observe := refine.WithObserver(func(_ context.Context, e refine.Event) {
 		if e.Kind == refine.EventCall && e.Round == 0 && e.Candidate == 0 && e.Stage == "draft" && e.Response != nil {
-			c, ok := s.cost(e.Response.Model, e.Response.Usage)
+			c, ok, _ := s.replyCost(e.Response)
 			mu.Lock()
 			spend.Usage = spend.Usage.Add(e.Response.Usage)
 			spend.Cost += c
@@ -246,7 +252,7 @@ func oneCall(ctx context.Context, s *session, query string, k, repeat int) eval.
 		return eval.ArmAnswer{Usage: u, Cost: c, CostKnown: ok || u == (refine.Usage{}), Model: modelName(s.baseline), Err: err}
 	}
 	out := eval.ArmAnswer{Answer: resp.Text, Usage: resp.Usage, Model: resp.Model}
-	out.Cost, out.CostKnown = s.cost(resp.Model, resp.Usage)
+	out.Cost, out.CostKnown, _ = s.replyCost(resp)
 	if refine.IsBlank(resp.Text) {
 		out.Err = fmt.Errorf("blank answer %q (finish reason %q)", clip(resp.Text, 40), resp.FinishReason)
 	}
@@ -525,7 +531,13 @@ func (a *app) writeEvalReport(ctx context.Context, f *flags, b *batchFlags, e *e
 	s, m := run.s, run.s.models
 	spend := &judgeSpend{known: s.prices != nil}
 	judge := s.comparisonJudge(spend)
-	opts := []eval.CompareOption{eval.Concurrency(b.concurrency)}
+	conc := b.concurrency
+	if f.batch != nil && b.api.concurrencyWasDefault {
+		// Every comparison at once: each order of the judge is one step,
+		// one batch (see batch).
+		conc = max(1, len(tasks)*e.repeat)
+	}
+	opts := []eval.CompareOption{eval.Concurrency(conc)}
 	draft, err := eval.CompareAnswers(ctx, evalPairs(tasks, lines, false), judge, "refined", "first draft", opts...)
 	if err != nil {
 		return false, fmt.Errorf("comparing with the first drafts: %w", err)
@@ -543,6 +555,16 @@ func (a *app) writeEvalReport(ctx context.Context, f *flags, b *batchFlags, e *e
 		out.Comparisons = append(out.Comparisons, comparison{Title: "refined vs " + name, Report: vs})
 	}
 	out.Judge = spend.snapshot()
+	out.Prices = s.prices != nil
+	if f.batch != nil {
+		total := spend.saving()
+		for _, t := range tasks {
+			if l := lines[t.ID]; l != nil {
+				total.merge(l.Batch)
+			}
+		}
+		out.Batch = total
+	}
 
 	st := computeStats(tasks, lines, draft)
 	st.comparisonsOut = out

@@ -115,6 +115,12 @@ func (p *progress) line(st *batchStats, kind string) {
 		if len(st.unpriced) > 0 {
 			m["unpriced_models"] = sortedKeys(st.unpriced)
 		}
+		if st.costUpper {
+			m["cost_upper_bound"] = true
+		}
+		if st.batch.Replies > 0 {
+			m["batch"] = st.batch
+		}
 		b, _ := json.Marshal(m)
 		fmt.Fprintf(p.w, "%s\n", b)
 		return
@@ -123,14 +129,20 @@ func (p *progress) line(st *batchStats, kind string) {
 	if eta > 0 {
 		etaText = ", ETA " + eta.Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "%s: %d/%d tasks (%d failed), %.1f tasks/s%s, %s tokens, %s, %s elapsed\n",
-		kind, st.done, st.total, st.failed, rate, etaText, count(st.tokens), costText(st), elapsed.Round(100*time.Millisecond))
+	batchText := ""
+	if t := st.batch.text(st.prices); t != "" {
+		batchText = "; " + t
+	}
+	fmt.Fprintf(p.w, "%s: %d/%d tasks (%d failed), %.1f tasks/s%s, %s tokens, %s, %s elapsed%s\n",
+		kind, st.done, st.total, st.failed, rate, etaText, count(st.tokens), costText(st), elapsed.Round(100*time.Millisecond), batchText)
 }
 
 // costText says what the tasks cost, or why that is unknown: naming the
 // models --prices lacks tells the user what to add.
 func costText(st *batchStats) string {
 	switch {
+	case st.costKnown && st.costUpper:
+		return fmt.Sprintf("$%.4f (an upper bound: a batched reply's model has no batch price in --prices)", st.cost)
 	case st.costKnown:
 		return fmt.Sprintf("$%.4f", st.cost)
 	case !st.prices:

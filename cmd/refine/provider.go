@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -30,6 +31,29 @@ type models struct {
 	// encoding): nothing the command prints or writes may contain them,
 	// even where a server echoes them back into an error.
 	secrets []string
+	// closers are the batch Providers (--batch-api), closed on exit, and
+	// journals their journal files.
+	closers  []closer
+	journals []string
+}
+
+// batched returns a constructor of batch Providers for setupModels: one
+// per distinct model (a judge on the writer's model shares its batches),
+// each with the journal of the role it is first made for.
+func (m *models) batched(cfg *batchConfig, build func(model string, opts ...openai.Option) *openai.Provider) func(model, role string) refine.Provider {
+	made := map[string]*openai.Provider{}
+	return func(model, role string) refine.Provider {
+		if p, ok := made[model]; ok {
+			return p
+		}
+		o := cfg.opts
+		o.Journal = cfg.journal(role)
+		p := build(model, openai.WithBatch(o))
+		made[model] = p
+		m.closers = append(m.closers, p)
+		m.journals = append(m.journals, o.Journal)
+		return p
+	}
 }
 
 // noProvider explains how to configure a model; no call is made.
@@ -64,7 +88,13 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			return nil, usageError{err}
 		}
 		model := firstOf(f.model, strings.TrimSpace(a.getenv("OPENAI_MODEL")), openai.DefaultModel)
-		m.gen = openai.New(model, a.openaiOptions(f.retries)...)
+		newP := func(model, role string) refine.Provider { return openai.New(model, a.openaiOptions(f.retries)...) }
+		if f.batch != nil {
+			newP = m.batched(f.batch, func(model string, opts ...openai.Option) *openai.Provider {
+				return openai.New(model, append(a.openaiOptions(f.retries), opts...)...)
+			})
+		}
+		m.gen = newP(model, "")
 		m.label = "OpenAI-compatible, " + model
 		if u := strings.TrimSpace(a.getenv("OPENAI_BASE_URL")); u != "" {
 			m.label = "OpenAI-compatible at " + redactURL(u) + ", " + model
@@ -74,30 +104,44 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			m.secrets = append(m.secrets, k)
 		}
 		if f.judgeModel != "" {
-			m.judge = openai.New(f.judgeModel, a.openaiOptions(f.retries)...)
+			m.judge = newP(f.judgeModel, "judge")
 			m.label += ", judge " + f.judgeModel
 		}
-		if err := m.more(f, func(model string) (refine.Provider, error) {
-			return openai.New(model, a.openaiOptions(f.retries)...), nil
+		if err := m.more(f, func(model, role string) (refine.Provider, error) {
+			return newP(model, role), nil
 		}); err != nil {
 			return nil, usageError{err}
 		}
 	case "ollama":
 		base := firstOf(strings.TrimSpace(a.getenv("OLLAMA_BASE_URL")), "http://localhost:11434/v1")
 		model := firstOf(f.model, a.getenv("OLLAMA_MODEL"), "llama3.2")
-		m.gen = openai.New(model, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries)))
+		newP := func(model, role string) refine.Provider {
+			return openai.New(model, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries)))
+		}
+		if f.batch != nil {
+			newP = m.batched(f.batch, func(model string, opts ...openai.Option) *openai.Provider {
+				return openai.New(model, append([]openai.Option{openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries))}, opts...)...)
+			})
+		}
+		m.gen = newP(model, "")
 		m.label = "Ollama at " + redactURL(base) + ", " + model
 		m.secrets = urlSecrets(base)
 		if f.judgeModel != "" {
-			m.judge = openai.New(f.judgeModel, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries)))
+			m.judge = newP(f.judgeModel, "judge")
 			m.label += ", judge " + f.judgeModel
 		}
-		if err := m.more(f, func(model string) (refine.Provider, error) {
-			return openai.New(model, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries))), nil
+		if err := m.more(f, func(model, role string) (refine.Provider, error) {
+			return newP(model, role), nil
 		}); err != nil {
 			return nil, usageError{err}
 		}
 	case "bedrock":
+		if f.batch != nil {
+			// bedrock.WithBatch (batch inference through S3, a service
+			// role) needs flags of its own: --batch-role, --batch-input,
+			// --batch-output.
+			return nil, usageError{errors.New("--batch-api with --provider bedrock is not yet supported by the CLI (Bedrock batch inference needs an S3 location and a service role); use --provider openai, or run without --batch-api")}
+		}
 		p, err := bedrock.FromEnv(ctx, bedrock.WithRetry(retryPolicy(f.retries))) // checks region and credentials
 		if err != nil {
 			return nil, usageError{err}
@@ -115,12 +159,15 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			}
 			m.label += ", judge " + f.judgeModel
 		}
-		if err := m.more(f, func(model string) (refine.Provider, error) {
+		if err := m.more(f, func(model, _ string) (refine.Provider, error) {
 			return bedrockModel(ctx, model, f.retries)
 		}); err != nil {
 			return nil, usageError{err}
 		}
 	case "demo":
+		if f.batch != nil {
+			return nil, usageError{errors.New("--batch-api needs a provider with a batch API (--provider openai, or an OpenAI-compatible server that serves /v1/batches); the demo model has none")}
+		}
 		if f.model != "" || f.judgeModel != "" || f.compareModel != "" || f.baselineModel != "" {
 			return nil, usageError{fmt.Errorf("--provider demo has a single simulated model; --model, --judge-model, --compare-model and --baseline-model do not apply")}
 		}
@@ -136,11 +183,11 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 // more builds the providers of eval and compare: the comparison judge on
 // --compare-model (by default the loop's judge model, which the report
 // then warns of) and the one-call arm on --baseline-model.
-func (m *models) more(f *flags, build func(model string) (refine.Provider, error)) error {
+func (m *models) more(f *flags, build func(model, role string) (refine.Provider, error)) error {
 	m.compareModel = firstOf(f.compareModel, modelName(m.judge), modelName(m.gen))
 	m.compareDefault = f.compareModel == ""
 	if f.compareModel != "" {
-		p, err := build(f.compareModel)
+		p, err := build(f.compareModel, "compare")
 		if err != nil {
 			return fmt.Errorf("--compare-model %s: %w", f.compareModel, err)
 		}
@@ -148,7 +195,7 @@ func (m *models) more(f *flags, build func(model string) (refine.Provider, error
 		m.label += ", comparison judge " + f.compareModel
 	}
 	if f.baselineModel != "" {
-		p, err := build(f.baselineModel)
+		p, err := build(f.baselineModel, "baseline")
 		if err != nil {
 			return fmt.Errorf("--baseline-model %s: %w", f.baselineModel, err)
 		}

@@ -33,6 +33,9 @@ type resultLine struct {
 	// server named them (Response.Model): what ran, which may not be
 	// what was asked for.
 	Models []string `json:"models,omitempty"`
+	// Batch is what batch pricing saved on the task's replies that came
+	// from a batch API (--batch-api), against the same tokens on demand.
+	Batch *saving `json:"batch,omitempty"`
 }
 
 // resumeLine is what resuming needs to know of a line.
