@@ -138,9 +138,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	cmd, err := root.ExecuteContextC(ctx)
-	var ee exitError
-	interrupted := ctx.Err() != nil || (errors.As(err, &ee) && ee.code == exitInterrupted)
-	if cerr := a.closeBatch(ctx, interrupted, err == nil); cerr != nil {
+	if cerr := a.closeBatch(ctx, err == nil); cerr != nil {
 		// A journal that could not be written may make a resume pay
 		// twice: the run is not a success.
 		fmt.Fprintln(a.stderr, "refine:", a.scrub(cerr.Error()))
@@ -151,7 +149,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	if errors.As(err, &ee) {
+	if ee := (exitError{}); errors.As(err, &ee) {
 		return ee.code
 	}
 	if msg := a.scrub(err.Error()); strings.HasPrefix(msg, "refine:") {

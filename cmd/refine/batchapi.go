@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -117,27 +116,17 @@ type closer interface {
 const closeTimeout = time.Minute
 
 // closeBatch closes the command's batch providers, on every exit, the
-// interrupted one included. interrupted keeps every journal whole: Close
-// drops the records of batches whose answers reached a caller, but an
-// interrupted task runs again from its start on resume and asks for those
-// answers again; they must come from the batch already paid for. The
-// journals are read before Close and the records it dropped are put back
-// after it (see restoreJournal). After a run that finished every task,
-// the journals have nothing left to re-attach and are removed.
-func (a *app) closeBatch(ctx context.Context, interrupted, complete bool) error {
+// interrupted one included. The journals keep every batch, finished ones
+// too: an interrupted task runs again from its start on resume and asks
+// for answers it already had, which must come from the batch already paid
+// for. After a run that finished every task, the journals have nothing
+// left to re-attach and are removed.
+func (a *app) closeBatch(ctx context.Context, complete bool) error {
 	if len(a.batchClose) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()
-	kept := map[string][]byte{}
-	if interrupted {
-		for _, j := range a.journals {
-			if data, err := os.ReadFile(j); err == nil {
-				kept[j] = data
-			}
-		}
-	}
 	var first error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -158,11 +147,6 @@ func (a *app) closeBatch(ctx context.Context, interrupted, complete bool) error 
 	a.batchClose = nil
 	journals := a.journals
 	a.journals = nil
-	for j, data := range kept {
-		if err := restoreJournal(j, data); err != nil && first == nil {
-			first = err
-		}
-	}
 	if complete && first == nil {
 		for _, j := range journals {
 			if err := os.Remove(j); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
@@ -174,66 +158,6 @@ func (a *app) closeBatch(ctx context.Context, interrupted, complete bool) error 
 		return fmt.Errorf("closing the batch provider: %w", first)
 	}
 	return nil
-}
-
-// restoreJournal puts back in the journal at path the batch records of
-// before (its content before Close) that Close dropped. Records still
-// there are kept as Close left them: it may have added a batch's remote
-// id, or a batch submitted while it closed. Only the journal's outline is
-// read ({"batches": [{"key": ...}, ...]}); a record is otherwise copied
-// byte for byte.
-func restoreJournal(path string, before []byte) error {
-	after, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return writeFileAtomic(path, before)
-	}
-	if err != nil {
-		return err
-	}
-	records := func(data []byte) (map[string]json.RawMessage, []json.RawMessage, bool) {
-		var top map[string]json.RawMessage
-		var recs []json.RawMessage
-		if json.Unmarshal(data, &top) != nil {
-			return nil, nil, false
-		}
-		if raw, ok := top["batches"]; ok && json.Unmarshal(raw, &recs) != nil {
-			return nil, nil, false
-		}
-		return top, recs, true
-	}
-	_, bRecs, ok1 := records(before)
-	a, aRecs, ok2 := records(after)
-	if !ok1 || !ok2 {
-		return fmt.Errorf("batch journal %s: not in the form expected; it was left as the provider wrote it", path)
-	}
-	key := func(rec json.RawMessage) string {
-		var k struct {
-			Key string `json:"key"`
-		}
-		json.Unmarshal(rec, &k)
-		return k.Key
-	}
-	have := map[string]bool{}
-	for _, rec := range aRecs {
-		have[key(rec)] = true
-	}
-	n := len(aRecs)
-	for _, rec := range bRecs {
-		if k := key(rec); k != "" && !have[k] {
-			aRecs = append(aRecs, rec)
-		}
-	}
-	if len(aRecs) == n {
-		return nil
-	}
-	if a["batches"], err = json.Marshal(aRecs); err != nil {
-		return err
-	}
-	data, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(path, data)
 }
 
 // writeFileAtomic replaces path with data durably: a temporary file in

@@ -676,34 +676,12 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.stop()
 	e.wg.Wait()
-	e.prune()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err == nil && e.jerr != nil {
 		err = e.jerr
 	}
 	return err
-}
-
-// prune drops from the journal the batches whose every line reached a
-// caller of this process.
-func (e *Engine) prune() {
-	if e.j == nil {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	kept := e.j.data.Batches[:0]
-	for _, rec := range e.j.data.Batches {
-		ws, ok := e.recs[rec.Key]
-		if ok && all(ws, func(w *waiter) bool { return w.state == finished && (!w.recovered || w.claimed) && w.err == nil }) {
-			delete(e.recs, rec.Key)
-			continue
-		}
-		kept = append(kept, rec)
-	}
-	e.j.data.Batches = kept
-	e.saveLocked()
 }
 
 func all(ws []*waiter, f func(*waiter) bool) bool {

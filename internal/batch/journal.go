@@ -18,11 +18,13 @@ import (
 // new version, never a torn one. A batch is recorded before it is
 // submitted; its remote id is added once the server has given one.
 //
-// Records are kept while the process runs, also for batches that finished:
-// a run that is restarted from its beginning asks again for the answers it
-// already had, and they must come from the batch that was paid for, not
-// from a new one. Close drops the records whose every line reached a
-// caller in this process.
+// Records are kept, also for batches that finished and after Close: a run
+// that is restarted from its beginning (after a crash, or after Ctrl-C cut
+// its tasks short once their answers had come) asks again for the answers
+// it already had, and they must come from the batch that was paid for, not
+// from a new one. The journal is the caller's to remove once the work it
+// records is done (the refine command removes its journals after a run
+// that finished every task).
 type journal struct {
 	path string
 	data journalData

@@ -39,7 +39,9 @@ type BatchOptions struct {
 	// with the hashes of its requests, so that a process restarted with
 	// the same Journal and the same work re-attaches to its batches
 	// instead of submitting and paying for them again ("" = none). It is
-	// created when missing; its directory must exist.
+	// created when missing; its directory must exist. Finished batches
+	// stay in it, so that work restarted from its beginning gets the
+	// answers it already paid for: remove the file when the work is done.
 	Journal string
 }
 
