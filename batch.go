@@ -22,11 +22,13 @@ type BatchResult struct {
 // model call.
 //
 // opts apply to every query, as in Run. RunBatch returns an error, and no
-// results, only for bad input that concerns the whole batch: concurrency < 1
-// or an invalid option (ErrInvalidOption). A blank query is that query's
-// ErrEmptyQuery. Progress can be followed with WithObserver (EventStopped
-// ends each query). The queries share the Loop's providers, so a
-// Retry-After pauses them all; to cap the model calls in flight across the
+// results, only for bad input that concerns the whole batch: concurrency < 1,
+// an invalid option (ErrInvalidOption), a part whose Validate fails, or a
+// stop condition that refuses the run before the first call (CostBudget
+// without prices). A blank query is that query's ErrEmptyQuery. Progress
+// can be followed with WithObserver (EventStopped ends each query). The
+// queries share the Loop's providers, so a Retry-After one of them
+// receives pauses them all; to cap the model calls in flight across the
 // batch (and anything else using the provider), give it a LimitProvider.
 func (l *Loop) RunBatch(ctx context.Context, queries []string, concurrency int, opts ...Option) ([]BatchResult, error) {
 	if l == nil {
@@ -35,14 +37,16 @@ func (l *Loop) RunBatch(ctx context.Context, queries []string, concurrency int, 
 	if concurrency < 1 {
 		return nil, optionError("RunBatch concurrency", concurrency, "must be >= 1")
 	}
-	// One Loop for the whole batch, so that its queries share the wrappers
-	// of providers given raw in opts (and their Retry-After pauses).
+	// One Loop for the whole batch: opts are validated once, and the
+	// queries share the judge and refiner built from them.
 	c := l.cfg
 	c.apply(opts)
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	c.wrapProviders()
+	if err := c.precheck(); err != nil { // refuses every query alike
+		return nil, err
+	}
 	bl := &Loop{cfg: c}
 	bl.judge, bl.refiner = c.parts()
 	out := make([]BatchResult, len(queries))

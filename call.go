@@ -11,8 +11,9 @@ import (
 
 // The context of a run carries observation only: who listens to the run's
 // events and where the tokens and dollars of each step are counted. It
-// never carries behaviour (retries, limits, pauses): those are Provider
-// middleware (RetryProvider, LimitProvider).
+// never carries behaviour (retries, limits, pauses): those belong to the
+// provider (the adapters retry by default; RetryProvider and LimitProvider
+// are middleware for providers of your own). The Loop never wraps one.
 
 // observer is a run's listeners, shared by all its steps.
 type observer struct {
@@ -149,14 +150,27 @@ func modelOf(p Provider) string {
 	return ""
 }
 
-// checkResponse rejects what a provider must never return.
+// checkResponse rejects what a provider must never return: no response,
+// or token counts that break Usage's rules. Such counts are rejected, not
+// clamped: cached tokens above the prompt's made dollars negative and
+// budgets fail open, and a server that miscounts one field cannot be
+// trusted on the others.
 func checkResponse(resp *Response) error {
-	switch {
-	case resp == nil:
+	if resp == nil {
 		return errors.New("refine: provider returned a nil response and no error")
-	case resp.Usage.InputTokens < 0 || resp.Usage.OutputTokens < 0 ||
-		resp.Usage.CachedInputTokens < 0 || resp.Usage.ReasoningTokens < 0:
-		return fmt.Errorf("refine: provider reported negative token counts (%+v)", resp.Usage)
+	}
+	return checkUsage(resp.Usage)
+}
+
+// checkUsage says what is wrong with u, if anything, naming the counts.
+func checkUsage(u Usage) error {
+	switch {
+	case u.InputTokens < 0 || u.OutputTokens < 0 || u.CachedInputTokens < 0 || u.ReasoningTokens < 0:
+		return fmt.Errorf("refine: provider reported negative token counts (%+v)", u)
+	case u.CachedInputTokens > u.InputTokens:
+		return fmt.Errorf("refine: provider reported %d cached input tokens out of %d input tokens: the cached ones are part of the input", u.CachedInputTokens, u.InputTokens)
+	case u.ReasoningTokens > u.OutputTokens:
+		return fmt.Errorf("refine: provider reported %d reasoning tokens out of %d output tokens: reasoning is part of the output", u.ReasoningTokens, u.OutputTokens)
 	}
 	return nil
 }

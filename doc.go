@@ -60,15 +60,33 @@
 //
 // # Calls: retries, limits, pauses
 //
-// Call policy is Provider middleware, visible in the call graph:
-// RetryProvider retries transient failures with backoff and waits out the
-// provider's Retry-After, and LimitProvider caps the calls in flight. A
-// Loop wraps each provider it is given raw in RetryProvider once
-// (WithRetry sets the policy); wrap a provider yourself to share one cap
-// or one Retry-After pause across Loops. A pause belongs to the wrapped
-// provider that received it: the runs calling through it wait, no others.
-// The context carries only observation (the run's events); never
+// Retries belong to the provider. The built-in adapters retry transient
+// failures (rate limits, unavailability, timeouts) by default, waiting out
+// the server's Retry-After (openai.WithRetry and bedrock.WithRetry set the
+// policy; RetryPolicy{MaxRetries: -1} turns it off). A Loop never wraps a
+// provider, so a call is retried by the same rule whichever way its
+// provider reached the run: WithProvider, WithJudgeProvider, a judge you
+// built, a part of a composite judge, the regression guard.
+//
+// For providers of your own, call policy is middleware, visible in the
+// call graph: RetryProvider retries with backoff (and adds no second layer
+// around a provider that already retries), and LimitProvider caps the
+// calls in flight. Wrap a provider once and share it: a pause belongs to
+// the provider that received it, and the runs calling through it wait, no
+// others. The context carries only observation (the run's events); never
 // behaviour.
+//
+// # Your own parts
+//
+// Nothing a built-in part does is closed to yours. A Provider, Judge,
+// Refiner or StopCondition that implements Validator is validated by New
+// and Run before any model call; a judge whose failure spent tokens
+// reports them with WithUsage (read back by UsageOf); a stop condition can
+// fail the run, or refuse it before the first call (Progress.Priced is how
+// CostBudget refuses a run without prices); a ThresholdRule takes the
+// threshold over, as Confident does; a wrapper exposes Unwrap() Provider
+// so that retries and models are found through it. refinetest checks
+// these contracts (TestJudgeOn, TestStop).
 //
 // # Errors
 //
@@ -95,5 +113,5 @@
 //
 // Package refinetest has scripted providers and judges with fault
 // injection, cassettes that record and replay a real model, and
-// conformance checks for your own Judge and Provider.
+// conformance checks for your own Provider, Judge and StopCondition.
 package refine

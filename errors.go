@@ -133,18 +133,26 @@ func (e *StepError) Error() string {
 func (e *StepError) Unwrap() error { return e.Err }
 
 // VerdictError is returned by the LLM judges when the model's reply could
-// not be read as a verdict, even after asking once to restate it. Raw is the
-// first reply and RepairRaw the reply to the repair request, so the caller
-// can log what the model actually said. It wraps ErrUnreadableVerdict.
+// not be read as a verdict, even after asking once to restate it. It
+// wraps ErrUnreadableVerdict.
+//
+// A judge's reply quotes the answer it grades, and answers hold what
+// users asked about, so the reply's text is kept out of everything that
+// travels on its own: Error and Reason are in the package's own words
+// ("no JSON object with a score and no score in the text", "score is text
+// that is not a number") and never quote the reply, so that logs, traces
+// and error reports carry no answer text. Raw is the first reply and
+// RepairRaw the reply to the repair request, verbatim, for the caller who
+// chooses to look at what the model actually said.
 type VerdictError struct {
 	Raw       string
 	RepairRaw string
-	Reason    string // why the reply could not be read
+	Reason    string // why the reply could not be read, in the package's words; never the reply's text
 	Usage     Usage  // tokens spent on the judge's calls
 }
 
 func (e *VerdictError) Error() string {
-	return fmt.Sprintf("refine: judge reply unreadable (%s): %q", e.Reason, truncate(e.Raw, 200))
+	return "refine: judge reply unreadable (" + e.Reason + ")"
 }
 
 // Unwrap returns ErrUnreadableVerdict.

@@ -2,6 +2,7 @@ package refine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,16 +76,20 @@ func ExampleLimitProvider() {
 	// 3 results, 3 calls, error: <nil>
 }
 
-// WithRetry sets the policy a Loop applies to the providers it is given
-// raw. Here a provider that fails twice with 503s is retried at once.
-func ExampleWithRetry() {
+// RetryProvider adds no second layer around a provider that already
+// retries (an adapter, or a RetryProvider, found through Unwrap): it
+// returns it as it is, so a policy of 1 retry stays 2 requests per call.
+func ExampleRetryProvider_once() {
 	model := refinetest.NewProvider("draft").
 		FailAt(1, refine.ErrUnavailable).
 		FailAt(2, refine.ErrUnavailable)
-	res, err := refine.Run(context.Background(), "q",
-		refine.WithProvider(model), refine.WithJudge(refinetest.NewJudge(9)),
-		refine.WithRetry(refine.RetryPolicy{MaxRetries: 2, Base: time.Millisecond, Max: time.Millisecond}))
-	fmt.Println(res.Answer, err, "after", model.Calls(), "calls")
+	retrying := refine.RetryProvider(model, refine.RetryPolicy{MaxRetries: 1, Base: time.Millisecond, Max: time.Millisecond})
+	again := refine.RetryProvider(refine.LimitProvider(retrying, 4), refine.RetryPolicy{MaxRetries: 5})
+
+	_, err := again.Complete(context.Background(), &refine.Request{
+		Messages: []refine.Message{{Role: refine.RoleUser, Content: "hi"}},
+	})
+	fmt.Println(errors.Is(err, refine.ErrUnavailable), "after", model.Calls(), "calls")
 	// Output:
-	// draft <nil> after 3 calls
+	// true after 2 calls
 }

@@ -41,3 +41,14 @@ func (r *run) guard(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Validate reports, without a model call, what would make Compare fail: a
+// nil provider, a bad JudgeOption or one that applies to NewLLMJudge only,
+// or a provider whose own Validate fails. New and Run call it on the judge
+// given to WithRegressionGuard.
+func (j *PairwiseJudge) Validate() error {
+	if err := j.validate(); err != nil {
+		return err
+	}
+	return validateJudgeProvider("NewPairwiseJudge", j.p)
+}

@@ -12,7 +12,9 @@ import (
 // Judges are called concurrently (candidates, concurrent runs) and must be
 // safe for that. A judge that cannot score must return an error, never a
 // made-up score: the loop keeps the best-scored answer, so an invented
-// score can throw a good answer away.
+// score can throw a good answer away. A judge that implements Validator is
+// validated by New and Run before any model call; one whose failure spent
+// tokens reports them with WithUsage (refinetest.TestJudgeOn checks both).
 type Judge interface {
 	Evaluate(ctx context.Context, query, answer string) (*Verdict, error)
 }
@@ -203,8 +205,10 @@ type LLMJudge struct {
 // options on that provider); give WithJudge a judge built here to set
 // options too.
 //
-// p is called as is: errors are not retried unless p is wrapped in
-// RetryProvider (a Loop wraps the providers it is given, not the judges).
+// p is called as is: its retries are its own. The built-in adapters retry
+// transient failures by default, and the Loop never wraps a provider, so
+// a judge built here is retried exactly as WithJudgeProvider's would be;
+// wrap a provider of your own in RetryProvider.
 func NewLLMJudge(p Provider, opts ...JudgeOption) *LLMJudge {
 	j := &LLMJudge{p: p, cfg: newJudgeConfig(opts), noLogprobs: new(atomic.Bool)}
 	if j.cfg.err == nil {
@@ -213,16 +217,40 @@ func NewLLMJudge(p Provider, opts ...JudgeOption) *LLMJudge {
 	return j
 }
 
-func (j *LLMJudge) validate() error {
+// Validate reports, without a model call, what would make the judge fail:
+// a nil provider, a bad JudgeOption, or a provider whose own Validate
+// fails. New and Run call it on a judge given to WithJudge, and a
+// CompositeJudge on its parts, so a provider inside a judge you built is
+// checked as one given to WithJudgeProvider is.
+func (j *LLMJudge) Validate() error {
+	if err := j.check(); err != nil {
+		return err
+	}
+	return validateJudgeProvider("NewLLMJudge", j.p)
+}
+
+// check is what Evaluate refuses on every call: the judge's own
+// configuration (the provider's is for Validate, before a run).
+func (j *LLMJudge) check() error {
 	if j.p == nil {
 		return optionError("NewLLMJudge", "nil", "provider must not be nil")
 	}
 	return j.cfg.err
 }
 
+// validateJudgeProvider validates a judge's provider, when it can.
+func validateJudgeProvider(judge string, p Provider) error {
+	if v, ok := p.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("refine: %s: provider: %w", judge, err)
+		}
+	}
+	return nil
+}
+
 // Evaluate grades answer as a reply to query.
 func (j *LLMJudge) Evaluate(ctx context.Context, query, answer string) (*Verdict, error) {
-	if err := j.validate(); err != nil {
+	if err := j.check(); err != nil {
 		return nil, err
 	}
 	if j.cfg.logprobs {

@@ -140,16 +140,18 @@ func (c *CompositeJudge) check() error {
 	return nil
 }
 
-// validate checks the composite and the parts that can check themselves
-// (LLM judges, nested composites), so that New and Run report them.
-func (c *CompositeJudge) validate() error {
+// Validate checks the rule and the parts, and calls Validate on every part
+// that implements Validator (LLM judges, nested composites, judges of your
+// own), so that New and Run report a bad part before any model call. The
+// error names the part and wraps its own.
+func (c *CompositeJudge) Validate() error {
 	if c.err != nil {
 		return c.err
 	}
 	for _, p := range c.parts {
-		if v, ok := p.Judge.(interface{ validate() error }); ok {
-			if err := v.validate(); err != nil {
-				return err
+		if v, ok := p.Judge.(Validator); ok {
+			if err := v.Validate(); err != nil {
+				return fmt.Errorf("refine: composite judge part %q: %w", p.Name, err)
 			}
 		}
 	}
@@ -160,8 +162,8 @@ func (c *CompositeJudge) validate() error {
 // verdicts: the parts' model calls, in the time of the slowest part. See
 // CompositeJudge. Evaluate may be called concurrently if the parts allow it.
 func (c *CompositeJudge) Evaluate(ctx context.Context, query, answer string) (*Verdict, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
+	if c.err != nil { // the parts check themselves as they evaluate
+		return nil, c.err
 	}
 	verdicts := make([]*Verdict, len(c.parts))
 	spentBy := make([]Usage, len(c.parts)) // what failed parts report

@@ -235,7 +235,7 @@ func TestWeightedSampleFailureKeepsUsage(t *testing.T) {
 		return &refine.Response{Text: "a draft", Usage: refine.Usage{InputTokens: 7, OutputTokens: 3}}, nil
 	})
 	judge := refine.NewLLMJudge(judgeModel, refine.WithWeightedScore(3))
-	res, err := refine.Run(context.Background(), "q", refine.WithProvider(draft), refine.WithJudge(judge), refine.WithMaxIterations(0), refine.WithRetry(refine.RetryPolicy{MaxRetries: -1}))
+	res, err := refine.Run(context.Background(), "q", refine.WithProvider(draft), refine.WithJudge(judge), refine.WithMaxIterations(0))
 	var se *refine.StepError
 	if !errors.As(err, &se) || !errors.Is(err, refine.ErrInvalidRequest) {
 		t.Fatalf("got %v, %v; want a StepError wrapping the sample's error", res, err)

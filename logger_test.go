@@ -16,7 +16,7 @@ func TestLoggerLogsStepsNotPrompts(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p := refinetest.NewProvider("SECRET-ANSWER", verdict(5, "SECRET-ISSUE"), "SECRET-REFINED", verdict(9, "none")).
 		FailAt(1, refinetest.Transient(refine.ErrUnavailable, 0))
-	_, err := refine.Run(context.Background(), "SECRET-QUERY", refine.WithProvider(p), refine.WithLogger(logger), fast)
+	_, err := refine.Run(context.Background(), "SECRET-QUERY", refine.WithProvider(fast(p)), refine.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 )
 
 // Defaults of a Loop configured with no options.
@@ -34,7 +35,6 @@ type config struct {
 	systemPrompt  *string
 	candidates    int
 	history       int
-	retry         RetryPolicy
 	prices        map[string]Price
 	observer      func(context.Context, Event)
 	logger        *slog.Logger
@@ -97,9 +97,6 @@ func (c *config) validate() error {
 	if err := validateChecks(c.checks, true); err != nil { // RunTyped or not: see start
 		return err
 	}
-	if err := c.retry.validate("WithRetry"); err != nil {
-		return err
-	}
 	if err := validatePrices(c.prices); err != nil {
 		return err
 	}
@@ -107,21 +104,82 @@ func (c *config) validate() error {
 		if s == nil {
 			return optionError("WithStop", "nil", fmt.Sprintf("stop condition %d is nil", i))
 		}
-		if v, ok := s.(interface{ validate() error }); ok {
-			if err := v.validate(); err != nil {
-				return err
-			}
+		if err := validatePart("WithStop", s); err != nil {
+			return err
 		}
 	}
-	if v, ok := c.judge.(interface{ validate() error }); ok {
-		if err := v.validate(); err != nil {
+	parts := [...]struct {
+		option string
+		part   any
+	}{
+		{"WithProvider", c.provider}, {"WithJudgeProvider", c.judgeProvider},
+		{"WithJudge", c.judge}, {"WithRefiner", c.refiner},
+	}
+	for _, p := range parts {
+		if err := validatePart(p.option, p.part); err != nil {
 			return err
 		}
 	}
 	if c.guard != nil {
-		return c.guard.validate()
+		return validatePart("WithRegressionGuard", c.guard)
 	}
 	return nil
+}
+
+// validatePart calls Validate on a part that has it. The error names the
+// option the part came through and wraps the part's own.
+func validatePart(option string, part any) error {
+	v, ok := part.(Validator)
+	if !ok {
+		return nil
+	}
+	if err := v.Validate(); err != nil {
+		return &partError{option: option, err: err}
+	}
+	return nil
+}
+
+// partError is the error of a part that refused a run before any model
+// call: a Validator that failed, or a stop condition's check before the
+// first call.
+type partError struct {
+	option string
+	err    error
+}
+
+func (e *partError) Error() string {
+	return "refine: " + e.option + ": " + strings.TrimPrefix(e.err.Error(), "refine: ")
+}
+
+func (e *partError) Unwrap() error { return e.err }
+
+// precheck calls every stop condition once before the first model call,
+// with no attempts and Priced set, so that a condition can refuse a run it
+// cannot count (CostBudget without prices). It is per run, not in New,
+// because prices may come per call. A reason returned is ignored: a run
+// always makes its drafts.
+func (c *config) precheck() error {
+	if len(c.stops) == 0 {
+		return nil
+	}
+	p := Progress{Best: -1, Threshold: c.threshold, Priced: c.prices != nil, CostKnown: c.prices != nil}
+	for _, s := range c.stops {
+		if _, err := s.Check(p); err != nil {
+			return &partError{option: "WithStop", err: err}
+		}
+	}
+	return nil
+}
+
+// thresholdDecided reports whether a stop rule (a ThresholdRule such as
+// Confident) decides on the threshold in place of the plain comparison.
+func (c *config) thresholdDecided() bool {
+	for _, s := range c.stops {
+		if t, ok := s.(ThresholdRule); ok && t.DecidesThreshold() {
+			return true
+		}
+	}
+	return false
 }
 
 // validateSampling checks sampling values; prefix is "With" for the loop's
@@ -192,6 +250,13 @@ func WithTemperature(t float64) Option {
 // WithTopP sets nucleus sampling (0..1) for drafts and refinements.
 func WithTopP(p float64) Option { return func(c *config) { c.sampling.TopP = &p } }
 
+// WithSeed asks the provider to sample drafts and refinements
+// reproducibly from seed (Request.Seed), where it supports seeds (OpenAI
+// and most OpenAI-compatible servers do; Bedrock Converse does not and
+// ignores it). Judges keep their own sampling. eval.Compare uses it to
+// tell repeated trials apart, so that recordings keep them apart too.
+func WithSeed(seed int64) Option { return func(c *config) { c.sampling.Seed = &seed } }
+
 // WithMaxTokens caps the tokens of each draft and refinement; 0 restores
 // the provider's default.
 func WithMaxTokens(n int) Option { return func(c *config) { c.sampling.MaxTokens = n } }
@@ -222,11 +287,19 @@ func WithObserver(fn func(ctx context.Context, e Event)) Option {
 }
 
 // WithLogger logs each step at Debug level: scores, issue counts, tokens,
-// durations, retries and the stop, with the text of any error. It never
-// logs prompts, answers or critiques. Errors are logged as their text: the
-// built-in adapters scrub keys, tokens and URL credentials from theirs
-// (a server's own message is kept otherwise); a custom Provider's errors
-// are logged as it wrote them.
+// durations, retries and the stop, with the text of any error.
+//
+// The rule, for logs and for traces alike (see package otelrefine): the
+// text of prompts, answers, critiques and judges' replies never leaves
+// through them unless asked for (otelrefine.WithContent(true)); only
+// WithObserver's events carry it. The package's own errors hold to it: a
+// reply no judge could read is a *VerdictError whose message says why in
+// the package's words, with the reply itself in its Raw field only, and
+// RunTyped's ErrInvalidAnswer counts the problems without quoting the
+// answer. Errors that come from outside are logged as their text: the
+// built-in adapters scrub keys, tokens and URL credentials from theirs (a
+// server's own message is kept otherwise), and a custom Provider's, Judge's
+// or Refiner's errors are logged as it wrote them.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithRegressionGuard makes the loop unable to regress: before returning,
@@ -237,17 +310,6 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // refine the draft.
 func WithRegressionGuard(j *PairwiseJudge) Option {
 	return func(c *config) { c.guard, c.guardSet = j, true }
-}
-
-// checkPrices rejects a run whose stop rules count dollars without prices.
-// It is checked per run, not in New, because prices may come per call.
-func (c *config) checkPrices() error {
-	for _, s := range c.stops {
-		if n, ok := s.(interface{ needsPrices() string }); ok && c.prices == nil {
-			return optionError(n.needsPrices(), "no prices", "counting dollars needs WithPrices (see LoadPrices)")
-		}
-	}
-	return nil
 }
 
 func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

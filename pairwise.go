@@ -101,7 +101,9 @@ func (j *PairwiseJudge) validate() error {
 // verdict is followed by one request to restate it; if that fails too,
 // Compare returns a *VerdictError (wrapping ErrUnreadableVerdict) with the
 // raw replies. On any error the Comparison is nil: a verdict is never
-// guessed. A panic in the provider comes back as an error.
+// guessed, but the tokens both orders spent are not lost: UsageOf(err)
+// gives them (the *VerdictError's own Usage counts its order only). A
+// panic in the provider comes back as an error.
 func (j *PairwiseJudge) Compare(ctx context.Context, query, a, b string) (*Comparison, error) {
 	c, _, err := j.compare(ctx, query, a, b)
 	return c, err
@@ -138,7 +140,8 @@ func (j *PairwiseJudge) compare(ctx context.Context, query, a, b string) (*Compa
 	err := g.Wait()
 	usage := usages[0].Add(usages[1])
 	if err != nil {
-		return nil, usage, err
+		// The error is one order's; the tokens are both orders'.
+		return nil, usage, WithUsage(err, usage)
 	}
 	c := &Comparison{Winner: winners[0], Usage: usage, Orders: winners, Explanations: replies}
 	if winners[0] != winners[1] {

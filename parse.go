@@ -280,9 +280,20 @@ func wholeJSON(text string) (obj jsonValue, ok bool, err error) {
 		if len(v.arr) == 1 && v.arr[0].kind == jsonObj {
 			return v.arr[0], true, nil
 		}
+		if bracketRating(v) {
+			return jsonValue{}, false, nil // MT-Bench's "[[8.5]]": read as prose
+		}
 		return jsonValue{}, true, fmt.Errorf("reply is a JSON array of %d items, not one verdict object", len(v.arr))
 	}
 	return jsonValue{}, true, errors.New("reply is JSON but not an object")
+}
+
+// bracketRating reports whether v is [[n]] for a number n: MT-Bench's
+// rating written alone, which happens to be JSON too. It is a score,
+// not a list.
+func bracketRating(v jsonValue) bool {
+	return len(v.arr) == 1 && v.arr[0].kind == jsonArr && len(v.arr[0].arr) == 1 &&
+		(v.arr[0].arr[0].kind == jsonNum || v.arr[0].arr[0].kind == jsonBadNum)
 }
 
 // maxJSONDepth bounds the nesting the reader follows: a verdict is two or
@@ -944,7 +955,7 @@ func scoreValue(v jsonValue) (float64, error) {
 		}
 		return scoreValue(inner)
 	case jsonBadNum:
-		return 0, fmt.Errorf("score %s is not a number in range", v.str)
+		return 0, errors.New("score is not a number in range")
 	case jsonNull:
 		return 0, errors.New("score is null")
 	case jsonBool:
@@ -958,13 +969,13 @@ func scoreValue(v jsonValue) (float64, error) {
 func scoreString(x string) (float64, error) {
 	m := scoreText.FindStringSubmatch(x)
 	if m == nil || !numberEnds(x[len(m[0]):]) {
-		return 0, fmt.Errorf("score %q is not a number", x)
+		return 0, errors.New("score is text that is not a number")
 	}
 	s, _ := strconv.ParseFloat(m[1], 64)
 	if m[2] != "" {
 		den, _ := strconv.ParseFloat(m[2], 64)
 		if den <= 0 {
-			return 0, fmt.Errorf("score %q has a zero scale", x)
+			return 0, errors.New("score has a zero scale (x/0)")
 		}
 		s = s * 10 / den
 	}

@@ -61,8 +61,9 @@ func WithPrices(prices map[string]Price) Option {
 // does.
 //
 // A file that is not such an object, or an entry whose price is not a
-// number or is negative, is an error naming the key, the field and the
-// line.
+// number, is negative, or does not fit a float64 once in dollars per
+// million (too large, or so small that it would read as free), is an error
+// naming the key, the field and the line.
 func LoadPrices(r io.Reader) (map[string]Price, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -189,17 +190,33 @@ func perMillion(v json.RawMessage) (float64, error) {
 	if i := strings.IndexAny(s, "eE"); i >= 0 {
 		mant = s[:i]
 		e, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
-		if err != nil {
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return 0, fmt.Errorf("want a number of dollars per token, got %s", truncate(s, 40))
 		}
-		exp = e
+		exp = e // ±MaxInt on overflow: out of range below, unless the mantissa is 0
+	}
+	m, err := strconv.ParseFloat(mant, 64)
+	if err != nil {
+		return 0, fmt.Errorf("want a number of dollars per token, got %s", truncate(s, 40))
+	}
+	if m < 0 {
+		return 0, fmt.Errorf("negative price %s", truncate(s, 40))
+	}
+	if m == 0 {
+		return 0, nil // 0e999999999 is free, whatever the exponent
+	}
+	// Beyond ±1000 the shift by 6 could wrap the exponent, and no float64
+	// is that far from 1 anyway.
+	if exp > 1000 || exp < -1000 {
+		return 0, fmt.Errorf("%s dollars per token is out of range", truncate(s, 40))
 	}
 	f, err := strconv.ParseFloat(mant+"e"+strconv.Itoa(exp+6), 64)
 	if err != nil || !isFinite(f) {
-		return 0, fmt.Errorf("%s dollars per token is out of range", s)
+		return 0, fmt.Errorf("%s dollars per token is out of range", truncate(s, 40))
 	}
-	if f < 0 {
-		return 0, fmt.Errorf("negative price %s", s)
+	if f == 0 {
+		// A price too small for a float64 would be read as free.
+		return 0, fmt.Errorf("%s dollars per token is too small to represent (it would read as 0)", truncate(s, 40))
 	}
 	return f, nil
 }
@@ -216,7 +233,9 @@ func validatePrices(prices map[string]Price) error {
 // Cost returns what usage u cost in US dollars on model (an id as the
 // provider reports it, Response.Model), and whether prices has a price for
 // it, matched as WithPrices matches ids. The Loop prices its own calls;
-// Cost is for calls made outside a run, such as a PairwiseJudge's.
+// Cost is for calls made outside a run, such as a PairwiseJudge's. It is
+// never negative: cached tokens count at most InputTokens, and negative
+// counts count as zero.
 func Cost(prices map[string]Price, model string, u Usage) (usd float64, known bool) {
 	p, ok := lookupPrice(prices, model)
 	if !ok {
@@ -226,8 +245,12 @@ func Cost(prices map[string]Price, model string, u Usage) (usd float64, known bo
 	if cachedPrice == 0 {
 		cachedPrice = p.Input
 	}
-	in := float64(u.InputTokens-u.CachedInputTokens)*p.Input + float64(u.CachedInputTokens)*cachedPrice
-	return (in + float64(u.OutputTokens)*p.Output) / 1e6, true
+	// Counts out of Usage's rules (which the loop rejects from providers)
+	// are clamped here, so that no Usage prices below zero.
+	input := max(u.InputTokens, 0)
+	cached := min(max(u.CachedInputTokens, 0), input)
+	in := float64(input-cached)*p.Input + float64(cached)*cachedPrice
+	return (in + float64(max(u.OutputTokens, 0))*p.Output) / 1e6, true
 }
 
 // replyCost prices one reply: at the model's batch price when it came from

@@ -107,6 +107,21 @@ func TestLoadPricesBadInput(t *testing.T) {
 			[]string{"input_cost_per_token", "NaN"}},
 		{"out of range", `{"gpt-x": {"input_cost_per_token": 1e307, "output_cost_per_token": 1e-6}}`,
 			[]string{"input_cost_per_token", "out of range"}},
+		// Exponents that overflow or underflow while scaling to $/M (issue 20, item 16).
+		{"exponent past MaxInt64", `{"gpt-x": {"input_cost_per_token": 1e9223372036854775807, "output_cost_per_token": 1e-6}}`,
+			[]string{`"gpt-x"`, "input_cost_per_token", "out of range"}},
+		{"exponent past MaxInt64 with a sign", `{"gpt-x": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2.5E+9223372036854775807}}`,
+			[]string{`"gpt-x"`, "output_cost_per_token", "out of range"}},
+		{"exponent that wraps when scaled", `{"gpt-x": {"input_cost_per_token": 1e9223372036854775805, "output_cost_per_token": 1e-6}}`,
+			[]string{`"gpt-x"`, "input_cost_per_token", "out of range"}},
+		{"exponent below MinInt64", `{"gpt-x": {"input_cost_per_token": 1e-9223372036854775809, "output_cost_per_token": 1e-6}}`,
+			[]string{`"gpt-x"`, "input_cost_per_token", "out of range"}},
+		{"underflow to zero", `{"gpt-x": {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-400}}`,
+			[]string{`"gpt-x"`, "output_cost_per_token", "too small"}},
+		{"cached price out of range", `{"gpt-x": {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6, "cache_read_input_token_cost": 1e400}}`,
+			[]string{`"gpt-x"`, "cache_read_input_token_cost", "out of range"}},
+		{"Infinity as a string", `{"gpt-x": {"input_cost_per_token": "Infinity", "output_cost_per_token": 1e-6}}`,
+			[]string{"input_cost_per_token", "Infinity"}},
 		{"entry not an object", `{"gpt-x": 0.5}`, []string{`"gpt-x"`, "want an object"}},
 		{"mode not a string", `{"gpt-x": {"mode": 3}}`, []string{`"gpt-x"`, "mode"}},
 		{"trailing data", `{} {}`, []string{"after the object"}},
@@ -198,6 +213,32 @@ func TestWithPricesValidates(t *testing.T) {
 	for _, p := range []Price{{Input: -1}, {Output: math.NaN()}, {CachedInput: math.Inf(1)}} {
 		if _, err := New(WithPrices(map[string]Price{"m": p})); err == nil || !strings.Contains(err.Error(), "WithPrices") {
 			t.Errorf("New(WithPrices(%+v)) error = %v, want an ErrInvalidOption naming WithPrices", p, err)
+		}
+	}
+}
+
+// Values at the edges that are prices all the same.
+func TestLoadPricesEdgeValues(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64 // dollars per million
+	}{
+		{"0e9223372036854775807", 0},
+		{"0", 0},
+		{"-0", 0},
+		{"1.5e-07", 0.15},
+		{"15e-8", 0.15},
+		{"1e-310", 1e-304},
+		{"1E+2", 1e8},
+	}
+	for _, tt := range tests {
+		got, err := LoadPrices(strings.NewReader(`{"m": {"input_cost_per_token": ` + tt.in + `, "output_cost_per_token": 1e-6}}`))
+		if err != nil {
+			t.Errorf("%s: %v", tt.in, err)
+			continue
+		}
+		if got["m"].Input != tt.want {
+			t.Errorf("%s per token = %v per million, want %v", tt.in, got["m"].Input, tt.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package refine
 import (
 	"context"
 	"encoding/json"
+	"math"
 )
 
 // Provider is the model behind every step: drafting, judging and refining.
@@ -11,8 +12,10 @@ import (
 // safe for concurrent use: a Loop calls it from many goroutines (parallel
 // candidates, pairwise judges, concurrent runs). Implementations should
 // return errors that wrap one of the classification sentinels
-// (ErrRateLimited, ErrUnavailable, ErrAuth, ...) so that the loop knows
-// what to retry; a *ProviderError does that and carries the detail.
+// (ErrRateLimited, ErrUnavailable, ErrAuth, ...) so that RetryProvider
+// knows what to retry; a *ProviderError does that and carries the detail.
+// The Loop calls a provider as it is given and never retries: retries are
+// the provider's own (the built-in adapters retry by default).
 type Provider interface {
 	Complete(ctx context.Context, req *Request) (*Response, error)
 }
@@ -93,6 +96,16 @@ type StreamProvider interface {
 }
 
 // Usage counts the tokens of one or more calls.
+//
+// Counts are never negative, and the parts are never larger than their
+// wholes: CachedInputTokens <= InputTokens and ReasoningTokens <=
+// OutputTokens. The loop rejects a provider's response that breaks these
+// rules (the call fails with an error naming the counts, as
+// refinetest.TestProvider reports it) rather than clamping it, since a
+// server that miscounts one field cannot be trusted on the others; Cost
+// clamps the cached part to InputTokens all the same, so no Usage prices
+// below zero. Sums saturate at math.MaxInt rather than wrap, so a budget
+// on tokens always fires.
 type Usage struct {
 	InputTokens  int
 	OutputTokens int
@@ -104,17 +117,30 @@ type Usage struct {
 	ReasoningTokens int
 }
 
-// Total returns InputTokens + OutputTokens.
-func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
+// Total returns InputTokens + OutputTokens, at most math.MaxInt.
+func (u Usage) Total() int { return addCount(u.InputTokens, u.OutputTokens) }
 
-// Add returns the sum of u and v.
+// Add returns the sum of u and v, field by field. A sum past math.MaxInt
+// stays at math.MaxInt instead of wrapping to a negative number, and a
+// negative count (which the loop never accepts from a provider or judge)
+// adds nothing, so a running total never goes down.
 func (u Usage) Add(v Usage) Usage {
 	return Usage{
-		InputTokens:       u.InputTokens + v.InputTokens,
-		OutputTokens:      u.OutputTokens + v.OutputTokens,
-		CachedInputTokens: u.CachedInputTokens + v.CachedInputTokens,
-		ReasoningTokens:   u.ReasoningTokens + v.ReasoningTokens,
+		InputTokens:       addCount(u.InputTokens, v.InputTokens),
+		OutputTokens:      addCount(u.OutputTokens, v.OutputTokens),
+		CachedInputTokens: addCount(u.CachedInputTokens, v.CachedInputTokens),
+		ReasoningTokens:   addCount(u.ReasoningTokens, v.ReasoningTokens),
 	}
+}
+
+// addCount adds two token counts, saturating at math.MaxInt; a negative
+// operand counts as zero.
+func addCount(a, b int) int {
+	a, b = max(a, 0), max(b, 0)
+	if a > math.MaxInt-b {
+		return math.MaxInt
+	}
+	return a + b
 }
 
 // Response is a Provider's reply.

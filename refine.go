@@ -83,30 +83,24 @@ const (
 // ErrInvalidOption when an option's value is out of range. A Loop needs no
 // provider: one may be given per call to Run.
 //
-// New wraps the providers it is given raw (WithProvider,
-// WithJudgeProvider) in RetryProvider with the WithRetry policy, once: all
-// runs of the Loop share those wrappers, so a Retry-After from a provider
-// holds back every run calling it, and nothing else.
+// New calls Validate on every part that implements Validator (providers,
+// judge, refiner, stop conditions, regression guard) and returns the
+// first error, wrapped so that errors.Is finds it, before any model call.
+//
+// The Loop calls its providers as they are given: it never wraps them.
+// Retries belong to the provider (the built-in adapters retry transient
+// failures by default; RetryProvider adds retries to a provider of your
+// own), so a call is retried by the same rule whichever way its provider
+// reached the run.
 func New(opts ...Option) (*Loop, error) {
 	c := defaultConfig()
 	c.apply(opts)
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	c.wrapProviders()
 	l := &Loop{cfg: c}
 	l.judge, l.refiner = c.parts()
 	return l, nil
-}
-
-// wrapProviders puts the retry policy around providers given raw.
-func (c *config) wrapProviders() {
-	if c.provider != nil && !hasRetry(c.provider) {
-		c.provider = RetryProvider(c.provider, c.retry)
-	}
-	if c.judgeProvider != nil && !hasRetry(c.judgeProvider) {
-		c.judgeProvider = RetryProvider(c.judgeProvider, c.retry)
-	}
 }
 
 var (
@@ -143,11 +137,12 @@ func Run(ctx context.Context, query string, opts ...Option) (*Result, error) {
 }
 
 // Run drafts an answer to query, judges it, and refines it until a stop
-// rule fires. opts override the Loop's options for this call only; a raw
-// provider among them is wrapped for this call (see New).
+// rule fires. opts override the Loop's options for this call only, and
+// are validated as New validates them (parts given in opts included).
 //
 // Bad input is rejected before any model call: an invalid option
-// (ErrInvalidOption), a query with no visible characters (ErrEmptyQuery:
+// (ErrInvalidOption), a part whose Validate fails, a stop condition whose
+// check before the first call fails (CostBudget without prices), a query with no visible characters (ErrEmptyQuery:
 // white space, zero-width and format characters, BOM and NUL count as
 // blank) or that is not valid UTF-8 (ErrInvalidOption), no provider where
 // one is needed (ErrNoProvider).
@@ -182,14 +177,13 @@ func (l *Loop) start(ctx context.Context, query string, opts []Option, extra fun
 		if err := cc.validate(); err != nil {
 			return nil, err
 		}
-		cc.wrapProviders()
 		c = &cc
 		judge, refiner = c.parts()
 	}
 	if err := validateChecks(c.checks, c.schema != nil); err != nil {
 		return nil, err
 	}
-	if err := c.checkPrices(); err != nil {
+	if err := c.precheck(); err != nil {
 		return nil, err
 	}
 	if err := checkQuery(query); err != nil {
@@ -463,24 +457,23 @@ func (r *run) add(a Attempt) {
 }
 
 // shouldStop applies the stop rules before refinement round done+1. A rule
-// that cannot decide safely (a CostBudget whose cost is unknown) fails the
-// run rather than let it go on unlimited.
+// that cannot decide safely (a CostBudget whose cost is unknown) returns an
+// error, which fails the run rather than let it go on unlimited.
 func (r *run) shouldStop(ctx context.Context, done int) (StopReason, error) {
 	p := Progress{
 		Round: done, Attempts: r.attempts[:len(r.attempts):len(r.attempts)], Best: r.best,
 		SinceImprovement: r.sinceImprovement, Usage: r.usage, Elapsed: time.Since(r.start),
-		Threshold: r.cfg.threshold, Cost: r.cost, CostKnown: r.costKnown,
+		Threshold: r.cfg.threshold, Cost: r.cost, CostKnown: r.costKnown, Priced: r.cfg.prices != nil,
 	}
-	if !r.cfg.thresholdReplaced() && r.bestScore >= r.cfg.threshold {
+	if r.bestScore >= r.cfg.threshold && !r.cfg.thresholdDecided() {
 		return StopThreshold, nil
 	}
 	for _, s := range r.cfg.stops {
-		if f, ok := s.(interface{ failure(Progress) error }); ok {
-			if err := f.failure(p); err != nil {
-				return "", err
-			}
+		reason, err := s.Check(p)
+		if err != nil {
+			return "", err
 		}
-		if reason := s.Check(p); reason != "" {
+		if reason != "" {
 			return reason, nil
 		}
 	}
@@ -493,17 +486,6 @@ func (r *run) shouldStop(ctx context.Context, done int) (StopReason, error) {
 		return StopDeadline, nil
 	}
 	return "", nil
-}
-
-// thresholdReplaced reports whether a stop rule (Confident) decides on the
-// threshold in place of the plain score comparison.
-func (c *config) thresholdReplaced() bool {
-	for _, s := range c.stops {
-		if t, ok := s.(interface{ replacesThreshold() bool }); ok && t.replacesThreshold() {
-			return true
-		}
-	}
-	return false
 }
 
 // attempt generates one answer (a draft when history is empty) and judges

@@ -22,8 +22,11 @@ func verdict(score float64, issue string) string {
 		score, score, issue, issue, score)
 }
 
-// fast keeps retry backoff short in tests.
-var fast = refine.WithRetry(refine.RetryPolicy{Base: time.Millisecond, Max: 4 * time.Millisecond})
+// fast wraps p in retries with a short backoff: the Loop never wraps a
+// provider, so retries in these tests are RetryProvider's.
+func fast(p refine.Provider) refine.Provider {
+	return refine.RetryProvider(p, refine.RetryPolicy{Base: time.Millisecond, Max: 4 * time.Millisecond})
+}
 
 func TestRunStopRules(t *testing.T) {
 	tests := []struct {
@@ -45,11 +48,11 @@ func TestRunStopRules(t *testing.T) {
 		{"no improvement, patience 2", []float64{5, 6, 6, 5, 9}, []refine.Option{refine.WithStop(refine.NoImprovement(2)), refine.WithMaxIterations(10)},
 			[]float64{5, 6, 6, 5}, 2, refine.StopNoImprovement},
 		{"no improvement, patience 1", []float64{5, 4, 9}, []refine.Option{refine.WithStop(refine.NoImprovement(1))}, []float64{5, 4}, 0, refine.StopNoImprovement},
-		{"custom stop rule", []float64{1, 2, 3, 4}, []refine.Option{refine.WithStop(refine.StopFunc(func(p refine.Progress) refine.StopReason {
+		{"custom stop rule", []float64{1, 2, 3, 4}, []refine.Option{refine.WithStop(refine.StopFunc(func(p refine.Progress) (refine.StopReason, error) {
 			if p.Round == 2 {
-				return "mine"
+				return "mine", nil
 			}
-			return ""
+			return "", nil
 		}))}, []float64{1, 2, 3}, 2, "mine"},
 	}
 	for _, tt := range tests {
@@ -243,8 +246,6 @@ func TestBadInputMakesNoCall(t *testing.T) {
 		{"threshold above 10", "q", []refine.Option{refine.WithThreshold(11)}, refine.ErrInvalidOption, "WithThreshold(11)"},
 		{"zero candidates", "q", []refine.Option{refine.WithCandidates(0)}, refine.ErrInvalidOption, "WithCandidates(0)"},
 		{"zero history", "q", []refine.Option{refine.WithHistory(0)}, refine.ErrInvalidOption, "WithHistory(0)"},
-		{"negative backoff", "q", []refine.Option{refine.WithRetry(refine.RetryPolicy{Base: -time.Second})}, refine.ErrInvalidOption, "WithRetry(Base: -1s)"},
-		{"backoff max below base", "q", []refine.Option{refine.WithRetry(refine.RetryPolicy{Base: time.Second, Max: time.Millisecond})}, refine.ErrInvalidOption, "Max must be >= Base"},
 		{"zero-width query", "\u200b\u200c\u200d\u2060", nil, refine.ErrEmptyQuery, "empty query"},
 		{"BOM and spaces", "\ufeff \u3000\u00a0", nil, refine.ErrEmptyQuery, "empty query"},
 		{"NUL bytes", "\x00\x00", nil, refine.ErrEmptyQuery, "empty query"},
@@ -345,7 +346,7 @@ func TestPartialResultOnFailure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := refinetest.NewProvider("draft", verdict(3, "a"), "r1", verdict(5, "b"), "r2", verdict(7, "c")).FailAt(tt.failAt, auth)
-			res, err := refine.Run(context.Background(), "q", refine.WithProvider(p), fast)
+			res, err := refine.Run(context.Background(), "q", refine.WithProvider(fast(p)))
 			if !errors.Is(err, refine.ErrAuth) {
 				t.Fatalf("err = %v, want ErrAuth", err)
 			}
@@ -381,7 +382,7 @@ func TestRetries(t *testing.T) {
 		var events []refine.Event
 		var mu sync.Mutex
 		p := refinetest.NewProvider("draft", verdict(9, "x")).FailAt(1, refinetest.Transient(refine.ErrRateLimited, 0)).FailAt(2, refinetest.Transient(refine.ErrUnavailable, 0))
-		res, err := refine.Run(context.Background(), "q", refine.WithProvider(p), fast,
+		res, err := refine.Run(context.Background(), "q", refine.WithProvider(fast(p)),
 			refine.WithObserver(func(_ context.Context, e refine.Event) {
 				mu.Lock()
 				events = append(events, e)
@@ -408,8 +409,8 @@ func TestRetries(t *testing.T) {
 		for i := 1; i <= 10; i++ {
 			p.FailAt(i, refinetest.Transient(refine.ErrUnavailable, 0))
 		}
-		_, err := refine.Run(context.Background(), "q", refine.WithProvider(p),
-			refine.WithRetry(refine.RetryPolicy{MaxRetries: 2, Base: time.Millisecond, Max: time.Millisecond}))
+		_, err := refine.Run(context.Background(), "q",
+			refine.WithProvider(refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 2, Base: time.Millisecond, Max: time.Millisecond})))
 		if !errors.Is(err, refine.ErrUnavailable) || p.Calls() != 3 {
 			t.Errorf("err = %v after %d calls; want ErrUnavailable after 3", err, p.Calls())
 		}
@@ -422,7 +423,7 @@ func TestRetries(t *testing.T) {
 			errors.New("some custom failure"),
 		} {
 			p := refinetest.NewProvider("draft").FailAt(1, perr)
-			_, err := refine.Run(context.Background(), "q", refine.WithProvider(p), fast)
+			_, err := refine.Run(context.Background(), "q", refine.WithProvider(fast(p)))
 			if !errors.Is(err, perr) || p.Calls() != 1 {
 				t.Errorf("%v: err = %v after %d calls; want it after 1 call", perr, err, p.Calls())
 			}
@@ -431,7 +432,7 @@ func TestRetries(t *testing.T) {
 	t.Run("retry-after is honoured", func(t *testing.T) {
 		p := refinetest.NewProvider("draft", verdict(9, "x")).FailAt(1, refinetest.Transient(refine.ErrRateLimited, 30*time.Millisecond))
 		start := time.Now()
-		if _, err := refine.Run(context.Background(), "q", refine.WithProvider(p), fast); err != nil {
+		if _, err := refine.Run(context.Background(), "q", refine.WithProvider(fast(p))); err != nil {
 			t.Fatal(err)
 		}
 		if waited := time.Since(start); waited < 30*time.Millisecond {
@@ -442,11 +443,44 @@ func TestRetries(t *testing.T) {
 		p := refinetest.NewProvider("draft").FailAt(1, refinetest.Transient(refine.ErrRateLimited, time.Minute))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_, err := refine.Run(ctx, "q", refine.WithProvider(p))
+		_, err := refine.Run(ctx, "q", refine.WithProvider(refine.RetryProvider(p, refine.RetryPolicy{})))
 		if !errors.Is(err, refine.ErrRateLimited) || p.Calls() != 1 {
 			t.Errorf("err = %v after %d calls; want the rate-limit error at once", err, p.Calls())
 		}
 	})
+}
+
+// The Loop never wraps a provider: retries are the provider's own, so a
+// provider that does not retry is called once per step on every path.
+func TestLoopNeverRetries(t *testing.T) {
+	rateLimited := refinetest.Transient(refine.ErrRateLimited, 0)
+	tests := []struct {
+		name string
+		opts func(p refine.Provider) []refine.Option
+	}{
+		{"WithProvider", func(p refine.Provider) []refine.Option {
+			return []refine.Option{refine.WithProvider(p)}
+		}},
+		{"WithJudgeProvider", func(p refine.Provider) []refine.Option {
+			return []refine.Option{refine.WithProvider(refinetest.NewProvider("draft")), refine.WithJudgeProvider(p)}
+		}},
+		{"WithJudge(NewLLMJudge)", func(p refine.Provider) []refine.Option {
+			return []refine.Option{refine.WithProvider(refinetest.NewProvider("draft")), refine.WithJudge(refine.NewLLMJudge(p))}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := refinetest.NewProvider("draft", verdict(9, "x")).FailAt(1, rateLimited)
+			loop, err := refine.New(tt.opts(p)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = loop.Run(context.Background(), "q")
+			if !errors.Is(err, refine.ErrRateLimited) || p.Calls() != 1 {
+				t.Errorf("err = %v after %d calls; want the rate-limit error after 1 call (no retry by the Loop)", err, p.Calls())
+			}
+		})
+	}
 }
 
 func TestCancel(t *testing.T) {

@@ -9,7 +9,8 @@ import (
 // draft; otherwise history holds the attempts being refined, oldest first,
 // each with its verdict, and the Refiner returns the next answer. The
 // history slice must not be modified. Refiners are called concurrently
-// (candidates, concurrent runs) and must be safe for that.
+// (candidates, concurrent runs) and must be safe for that. A Refiner that
+// implements Validator is validated by New and Run before any model call.
 type Refiner interface {
 	Refine(ctx context.Context, query string, history []Attempt) (*Response, error)
 }
@@ -25,14 +26,26 @@ func (f RefinerFunc) Refine(ctx context.Context, query string, history []Attempt
 // llmRefiner is the default Refiner: a draft is the query under the system
 // prompt; a refinement shows the model the latest attempts with their
 // critiques (see prompts/refine.tmpl). Its calls go through call, so the
-// run counts and observes them; retries are the provider's (the Loop wraps
-// raw providers in RetryProvider).
+// run counts and observes them; retries are the provider's own (the
+// adapters retry by default; the Loop never wraps a provider).
 type llmRefiner struct {
 	p        Provider
 	sampling Sampling
 	system   string
 	history  int     // attempts shown in a refinement prompt
 	schema   *Schema // typed answers: the schema every answer must follow
+}
+
+// Validate rejects what the options cannot have made by mistake but a
+// zero value could: no provider, no history.
+func (r *llmRefiner) Validate() error {
+	switch {
+	case r.p == nil:
+		return optionError("WithProvider", "nil", "the refiner has no provider")
+	case r.history < 1:
+		return optionError("WithHistory", r.history, "must be >= 1")
+	}
+	return nil
 }
 
 func (r *llmRefiner) Refine(ctx context.Context, query string, history []Attempt) (*Response, error) {

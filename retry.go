@@ -72,6 +72,17 @@ func (rp RetryPolicy) validate(name string) error {
 // the provider's Retry-After instead when it gives one (*ProviderError's
 // RetryAfter).
 //
+// It is for providers of your own. The built-in adapters retry by
+// default (openai.WithRetry and bedrock.WithRetry set their policy), and a
+// Loop never wraps a provider, so retries are the provider's business on
+// every path: WithProvider, WithJudgeProvider, a judge you built, a part
+// of a composite judge, the regression guard. When p already retries (it
+// is, or wraps through Unwrap() Provider methods, a Retrier whose Retries
+// reports true: an adapter, or the result of RetryProvider), RetryProvider
+// returns p itself and policy is not used: one layer of retries, so that
+// a policy of N retries means N+1 requests per call, never (N+1)². Tune
+// such a provider through its own options.
+//
 // A Retry-After pause belongs to the returned Provider: while it lasts,
 // every call through it waits (so concurrent runs do not hammer a
 // throttled API), and no other Provider does. A wait that cannot end
@@ -91,6 +102,9 @@ func RetryProvider(p Provider, policy RetryPolicy) Provider {
 	}
 	if err := policy.validate("RetryProvider"); err != nil {
 		panic(err.Error())
+	}
+	if hasRetry(p) {
+		return p
 	}
 	r := &retryProvider{p: p, policy: policy.withDefaults()}
 	if sp, ok := p.(StreamProvider); ok {
@@ -116,16 +130,6 @@ func LimitProvider(p Provider, n int) Provider {
 		return &limitStreamProvider{limitProvider: l, sp: sp}
 	}
 	return l
-}
-
-// WithRetry sets the policy the Loop applies to the providers it is given
-// raw (WithProvider, WithJudgeProvider): it wraps each once, in New, or in
-// Run for a provider given to that call. A provider that already went
-// through RetryProvider keeps its own policy, also under LimitProvider;
-// the Loop cannot see through a wrapper of your own, so wrap inside it
-// (yours(RetryProvider(p, ...))) or not at all. Default: the zero policy.
-func WithRetry(policy RetryPolicy) Option {
-	return func(c *config) { c.retry = policy }
 }
 
 // A Retrier is a provider that retries transient failures itself, as the
@@ -166,6 +170,9 @@ func (r *retryProvider) Unwrap() Provider { return r.p }
 // Retries reports whether r retries: true unless its policy has
 // MaxRetries < 0.
 func (r *retryProvider) Retries() bool { return r.policy.MaxRetries > 0 }
+
+// Validate validates the wrapped provider, when it is a Validator.
+func (r *retryProvider) Validate() error { return validateProvider(r.p) }
 
 // Model returns the model of the wrapped provider, when it names one.
 func (r *retryProvider) Model() string { return modelOf(r.p) }
@@ -347,6 +354,18 @@ func (l *limitProvider) Unwrap() Provider { return l.p }
 
 // Model returns the model of the wrapped provider, when it names one.
 func (l *limitProvider) Model() string { return modelOf(l.p) }
+
+// Validate validates the wrapped provider, when it is a Validator.
+func (l *limitProvider) Validate() error { return validateProvider(l.p) }
+
+// validateProvider is the Validate of wrappers: a wrapper is as valid as
+// what it wraps.
+func validateProvider(p Provider) error {
+	if v, ok := p.(Validator); ok {
+		return v.Validate()
+	}
+	return nil
+}
 
 func (l *limitProvider) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

@@ -69,14 +69,14 @@ func retryEvents() (refine.Option, <-chan refine.Event) {
 // concurrent run, not in a later one, not through the same Loop and not
 // through the package-level Run.
 func TestRetryAfterStaysWithItsProvider(t *testing.T) {
-	long := refine.WithRetry(refine.RetryPolicy{MaxRetryAfter: time.Hour})
+	long := refine.RetryPolicy{MaxRetryAfter: time.Hour}
 	a := &throttledOnce{ra: time.Minute}
 	for _, tc := range []struct {
 		name string
 		run  func(ctx context.Context, opts ...refine.Option) (*refine.Result, error)
 	}{
 		{"same Loop", func() func(context.Context, ...refine.Option) (*refine.Result, error) {
-			l, err := refine.New(long)
+			l, err := refine.New()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +85,7 @@ func TestRetryAfterStaysWithItsProvider(t *testing.T) {
 			}
 		}()},
 		{"package-level Run", func(ctx context.Context, opts ...refine.Option) (*refine.Result, error) {
-			return refine.Run(ctx, "q", append([]refine.Option{long}, opts...)...)
+			return refine.Run(ctx, "q", opts...)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,7 +94,7 @@ func TestRetryAfterStaysWithItsProvider(t *testing.T) {
 			ctxA, cancelA := context.WithCancel(context.Background())
 			doneA := make(chan error, 1)
 			go func() {
-				_, err := tc.run(ctxA, refine.WithProvider(a), obs)
+				_, err := tc.run(ctxA, refine.WithProvider(refine.RetryProvider(a, long)), obs)
 				doneA <- err
 			}()
 			<-retries // A is paused for a minute now
@@ -103,7 +103,7 @@ func TestRetryAfterStaysWithItsProvider(t *testing.T) {
 			// would make any wait on A's pause fail at once.
 			ctxB, cancelB := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancelB()
-			if res, err := tc.run(ctxB, refine.WithProvider(model)); err != nil || res.Answer != "ok" {
+			if res, err := tc.run(ctxB, refine.WithProvider(refine.RetryProvider(model, long))); err != nil || res.Answer != "ok" {
 				t.Fatalf("run on B during A's pause = %v, %v; want it untouched", res, err)
 			}
 			cancelA()
@@ -111,7 +111,7 @@ func TestRetryAfterStaysWithItsProvider(t *testing.T) {
 				t.Errorf("run on A = %v, want canceled", err)
 			}
 			// A later run on B, after A's run was cancelled mid-pause.
-			if res, err := tc.run(ctxB, refine.WithProvider(model)); err != nil || res.Answer != "ok" {
+			if res, err := tc.run(ctxB, refine.WithProvider(refine.RetryProvider(model, long))); err != nil || res.Answer != "ok" {
 				t.Fatalf("later run on B = %v, %v; want it untouched", res, err)
 			}
 		})
@@ -152,8 +152,8 @@ func TestRetryAfterHoldsEveryRunOfTheProvider(t *testing.T) {
 func TestJudgePauseDoesNotDelayTheGenerator(t *testing.T) {
 	judgeModel := &throttledOnce{ra: time.Minute}
 	gen := refinetest.NewProvider("draft 1", "draft 2")
-	l, err := refine.New(refine.WithProvider(gen), refine.WithJudgeProvider(judgeModel),
-		refine.WithRetry(refine.RetryPolicy{MaxRetryAfter: time.Hour}))
+	l, err := refine.New(refine.WithProvider(gen),
+		refine.WithJudgeProvider(refine.RetryProvider(judgeModel, refine.RetryPolicy{MaxRetryAfter: time.Hour})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,21 +260,94 @@ func TestRetryClassification(t *testing.T) {
 	})
 }
 
-// The Loop wraps a raw provider once, and never a provider already wrapped:
-// a user's policy is kept, not stacked under the Loop's.
-func TestLoopDoesNotWrapTwice(t *testing.T) {
-	p := refinetest.NewProvider("draft")
-	for i := 1; i <= 10; i++ {
-		p.FailAt(i, refine.ErrUnavailable)
+// RetryProvider adds no second layer around a provider that already
+// retries, found directly or through Unwrap (under a LimitProvider or a
+// wrapper of your own): the first policy is kept, not stacked.
+func TestRetryProviderDoesNotWrapTwice(t *testing.T) {
+	again := refine.RetryPolicy{MaxRetries: 5, Base: time.Microsecond, Max: time.Microsecond}
+	tests := []struct {
+		name      string
+		wrap      func(p refine.Provider) refine.Provider
+		wantCalls int
+		wantSame  bool // RetryProvider returns its argument
+	}{
+		{"raw provider: wrapped", func(p refine.Provider) refine.Provider { return p }, 6, false},
+		{"RetryProvider", func(p refine.Provider) refine.Provider {
+			return refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 1, Base: time.Microsecond, Max: time.Microsecond})
+		}, 2, true},
+		{"under LimitProvider", func(p refine.Provider) refine.Provider {
+			return refine.LimitProvider(refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 1, Base: time.Microsecond, Max: time.Microsecond}), 2)
+		}, 2, true},
+		{"under a wrapper of your own", func(p refine.Provider) refine.Provider {
+			return unwrapper{refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 1, Base: time.Microsecond, Max: time.Microsecond})}
+		}, 2, true},
+		{"an adapter that retries", func(p refine.Provider) refine.Provider { return retrier{p, true} }, 1, true},
+		{"an adapter with retries off: wrapped", func(p refine.Provider) refine.Provider { return retrier{p, false} }, 6, false},
+		{"retries off: wrapped", func(p refine.Provider) refine.Provider {
+			return refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: -1})
+		}, 6, false},
 	}
-	mine := refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 1, Base: time.Microsecond, Max: time.Microsecond})
-	limited := refine.LimitProvider(mine, 2)
-	_, err := refine.Run(context.Background(), "q", refine.WithProvider(limited),
-		refine.WithRetry(refine.RetryPolicy{MaxRetries: 5, Base: time.Microsecond, Max: time.Microsecond}))
-	if !errors.Is(err, refine.ErrUnavailable) || p.Calls() != 2 {
-		t.Errorf("err = %v after %d calls; want the user's policy alone (2 calls), not 2 × 6", err, p.Calls())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := refinetest.NewProvider("draft")
+			for i := 1; i <= 10; i++ {
+				p.FailAt(i, refine.ErrUnavailable)
+			}
+			inner := tt.wrap(p)
+			outer := refine.RetryProvider(inner, again)
+			if same := outer == inner; same != tt.wantSame {
+				t.Errorf("RetryProvider returned its argument: %v, want %v", same, tt.wantSame)
+			}
+			_, err := refine.Run(context.Background(), "q", refine.WithProvider(outer))
+			if !errors.Is(err, refine.ErrUnavailable) || p.Calls() != tt.wantCalls {
+				t.Errorf("err = %v after %d calls; want ErrUnavailable after %d", err, p.Calls(), tt.wantCalls)
+			}
+		})
 	}
 }
+
+// unwrapper is a provider wrapper of a user's own that exposes what it
+// wraps.
+type unwrapper struct{ p refine.Provider }
+
+func (u unwrapper) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	return u.p.Complete(ctx, req)
+}
+func (u unwrapper) Unwrap() refine.Provider { return u.p }
+
+// retrier stands for an adapter: a Retrier that says whether it retries
+// (this one never does, whatever it says).
+type retrier struct {
+	refine.Provider
+	on bool
+}
+
+func (r retrier) Retries() bool { return r.on }
+
+// Wrappers are as valid as what they wrap: RetryProvider and LimitProvider
+// pass Validate through, so New refuses a bad provider under them.
+func TestWrappersValidate(t *testing.T) {
+	bad := errors.New("bad provider")
+	p := invalidProvider{refinetest.NewProvider("x"), bad}
+	for _, w := range []refine.Provider{
+		refine.RetryProvider(p, refine.RetryPolicy{}),
+		refine.LimitProvider(p, 1),
+		refine.LimitProvider(refine.RetryProvider(p, refine.RetryPolicy{}), 1),
+	} {
+		_, err := refine.New(refine.WithProvider(w))
+		if !errors.Is(err, bad) {
+			t.Errorf("New(WithProvider(%T)) = %v, want an error wrapping %v", w, err, bad)
+		}
+	}
+}
+
+// invalidProvider is a provider whose Validate fails.
+type invalidProvider struct {
+	*refinetest.Provider
+	err error
+}
+
+func (p invalidProvider) Validate() error { return p.err }
 
 func TestMiddlewareBadInput(t *testing.T) {
 	p := refinetest.NewProvider()

@@ -78,6 +78,10 @@ func TestRunBatch(t *testing.T) {
 	if _, err := l.RunBatch(context.Background(), queries, 2, refine.WithTopP(2)); !errors.Is(err, refine.ErrInvalidOption) {
 		t.Errorf("bad option: err = %v, want ErrInvalidOption", err)
 	}
+	// A stop condition that refuses every run refuses the batch, once.
+	if out, err := l.RunBatch(context.Background(), queries, 2, refine.WithStop(refine.CostBudget(1))); !errors.Is(err, refine.ErrInvalidOption) || out != nil {
+		t.Errorf("CostBudget without prices: %d results, err = %v; want none and ErrInvalidOption", len(out), err)
+	}
 }
 
 func TestRunBatchBoundedAndCancelable(t *testing.T) {

@@ -26,7 +26,11 @@ import (
 // recorded costs are replayed) and a WithCandidates other than the
 // recorded number of drafts.
 //
-// The loop is the real one, so the rules are applied exactly as in a run.
+// The loop is the real one, so the rules are applied exactly as in a run:
+// parts are validated, every stop condition is checked before the first
+// replayed call (with Progress.Priced true exactly when the recording's
+// cost is known, so CostBudget refuses a recording without one), and a
+// condition's error ends the simulation as it would end a run.
 // Each attempt keeps its recorded usage, cost and duration; the simulated
 // Result.Duration is the recorded one when the simulation stops where the
 // recording did, and otherwise the recorded time of the attempts it kept
@@ -51,6 +55,14 @@ func Simulate(recorded *Result, opts ...Option) (*Result, error) {
 	loop, err := New(append(opts[:len(opts):len(opts)],
 		WithRefiner(rp), WithJudge(rp), WithCandidates(rp.drafts), WithPrices(rp.prices))...)
 	if err != nil {
+		return nil, err
+	}
+	// Run makes the stop rules' check before the first call too; made here
+	// first, its error can say why a replay has no prices.
+	if err := loop.cfg.precheck(); err != nil {
+		if rp.prices == nil {
+			return nil, fmt.Errorf("refine: Simulate: the recording has no cost (record with WithPrices to replay a rule counting dollars): %w", err)
+		}
 		return nil, err
 	}
 	res, err := loop.Run(context.Background(), "simulated run")
@@ -199,13 +211,6 @@ func (rp *replay) check(opts []Option) error {
 		return fmt.Errorf("refine: Simulate: WithCandidates(%d), but the recording has %d drafts: %w", c.candidates, rp.drafts, ErrInvalidOption)
 	case c.prices != nil:
 		return fmt.Errorf("refine: Simulate: WithPrices: the recorded costs are replayed; prices cannot be changed afterwards: %w", ErrInvalidOption)
-	}
-	if rp.prices == nil {
-		for _, s := range c.stops {
-			if n, ok := s.(interface{ needsPrices() string }); ok {
-				return fmt.Errorf("refine: Simulate: %s needs the recorded cost, and the recording has none (record with WithPrices): %w", n.needsPrices(), ErrInvalidOption)
-			}
-		}
 	}
 	return nil
 }

@@ -15,9 +15,9 @@ const distTolerance = 1e-9
 // Confident stops the loop once the best attempt is probably good enough:
 // when P(score >= threshold) >= p under the best attempt's Verdict.Dist,
 // where threshold is the run's WithThreshold. It replaces the plain
-// "best score >= threshold" check, so a run with Confident does not stop on
-// an expected score that crosses the threshold while the judge is unsure;
-// it fires with StopThreshold.
+// "best score >= threshold" check (it is a ThresholdRule), so a run with
+// Confident does not stop on an expected score that crosses the threshold
+// while the judge is unsure; it fires with StopThreshold.
 //
 // When the best attempt has no distribution (its judge gives none, or Dist
 // does not hold the 11 entries for 0..10), Confident falls back to the plain
@@ -30,29 +30,34 @@ func Confident(p float64) StopCondition { return confident{p} }
 
 type confident struct{ p float64 }
 
-func (c confident) Check(pr Progress) StopReason {
+// Check fires with StopThreshold once the best attempt probably clears
+// the threshold.
+func (c confident) Check(pr Progress) (StopReason, error) {
 	if pr.Best < 0 || pr.Best >= len(pr.Attempts) {
-		return ""
+		return "", nil
 	}
 	v := pr.Attempts[pr.Best].Verdict
 	if v == nil {
-		return ""
+		return "", nil
 	}
 	if validDist(v.Dist) {
 		if probAtLeast(v.Dist, pr.Threshold) >= c.p-distTolerance {
-			return StopThreshold
+			return StopThreshold, nil
 		}
-		return ""
+		return "", nil
 	}
 	if v.Score >= pr.Threshold {
-		return StopThreshold
+		return StopThreshold, nil
 	}
-	return ""
+	return "", nil
 }
 
-func (confident) replacesThreshold() bool { return true }
+// DecidesThreshold reports true: Confident replaces the loop's plain
+// threshold check (see ThresholdRule).
+func (confident) DecidesThreshold() bool { return true }
 
-func (c confident) validate() error {
+// Validate rejects a p outside (0, 1].
+func (c confident) Validate() error {
 	if !(c.p > 0 && c.p <= 1) {
 		return optionError("Confident", c.p, "must be in (0, 1]")
 	}
@@ -87,7 +92,7 @@ type noSignificantImprovement struct {
 
 // Check walks the attempts in order each time rather than keeping a count,
 // because a StopCondition is shared by concurrent runs and keeps no state.
-func (n noSignificantImprovement) Check(pr Progress) StopReason {
+func (n noSignificantImprovement) Check(pr Progress) (StopReason, error) {
 	incumbent := -1
 	since := 0
 	for i, a := range pr.Attempts {
@@ -109,9 +114,9 @@ func (n noSignificantImprovement) Check(pr Progress) StopReason {
 		since++
 	}
 	if since >= n.patience {
-		return StopNoImprovement
+		return StopNoImprovement, nil
 	}
-	return ""
+	return "", nil
 }
 
 func (n noSignificantImprovement) better(v, old *Verdict) bool {
@@ -121,7 +126,8 @@ func (n noSignificantImprovement) better(v, old *Verdict) bool {
 	return v.Score > old.Score
 }
 
-func (n noSignificantImprovement) validate() error {
+// Validate rejects a patience below 1 and a p outside (0, 1].
+func (n noSignificantImprovement) Validate() error {
 	if n.patience < 1 {
 		return optionError("NoSignificantImprovement", n.patience, "patience must be >= 1")
 	}

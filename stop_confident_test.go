@@ -225,11 +225,11 @@ func TestNoSignificantImprovementCandidates(t *testing.T) {
 	p := refine.Progress{Attempts: []refine.Attempt{
 		{Verdict: v(3)}, {Verdict: v(7)}, {Verdict: v(5)}, // drafts
 	}}
-	if got := stop.Check(p); got != "" {
+	if got, err := stop.Check(p); got != "" || err != nil {
 		t.Errorf("after drafts: %q, want no stop", got)
 	}
 	p.Attempts = append(p.Attempts, refine.Attempt{Round: 1, Verdict: v(6)}) // worse than the best draft
-	if got := stop.Check(p); got != refine.StopNoImprovement {
+	if got, err := stop.Check(p); got != refine.StopNoImprovement || err != nil {
 		t.Errorf("after a worse round: %q, want %q", got, refine.StopNoImprovement)
 	}
 }

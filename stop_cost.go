@@ -13,10 +13,12 @@ import (
 // finite and > 0.
 //
 // Dollars need prices: a run with a CostBudget and no WithPrices is
-// rejected before any model call, and a run in which a call's model has no
-// price (see WithPrices for how ids match) ends with an error after that
-// step, with the Result so far: a budget that cannot be counted fails
-// closed rather than letting the run go on unlimited.
+// refused before any model call (its Check fails when Progress.Priced is
+// false, in the check the loop makes before the first call), and a run in
+// which a call's model has no price (see WithPrices for how ids match)
+// ends with an error after that step, with the Result so far: a budget
+// that cannot be counted fails closed rather than letting the run go on
+// unlimited. It uses nothing a condition of your own cannot.
 func CostBudget(usd float64) StopCondition { return costBudget{usd} }
 
 type costBudget struct{ usd float64 }
@@ -24,35 +26,27 @@ type costBudget struct{ usd float64 }
 // errCostUnknown is why a CostBudget run ends when it cannot count.
 var errCostUnknown = errors.New("the cost is unknown: a model used by the run has no price (see WithPrices)")
 
-func (b costBudget) Check(p Progress) StopReason {
+// Check fails when the cost cannot be counted, and fires when the next
+// round, costing what the last attempt did, would pass the budget.
+func (b costBudget) Check(p Progress) (StopReason, error) {
+	if !p.Priced {
+		return "", optionError(b.String(), "no prices", "counting dollars needs WithPrices (see LoadPrices)")
+	}
 	if !p.CostKnown {
-		// failure reports this as an error where the loop asks for it;
-		// stopping is the safe answer where it does not.
-		return StopBudget
+		return "", fmt.Errorf("refine: %v: %w", b, errCostUnknown)
 	}
 	var next float64
 	if n := len(p.Attempts); n > 0 {
 		next = p.Attempts[n-1].Cost
 	}
 	if p.Cost+next > b.usd {
-		return StopBudget
+		return StopBudget, nil
 	}
-	return ""
+	return "", nil
 }
 
-// failure reports a budget that cannot be counted; the loop ends the run
-// with this error.
-func (b costBudget) failure(p Progress) error {
-	if p.CostKnown {
-		return nil
-	}
-	return fmt.Errorf("refine: %v: %w", b, errCostUnknown)
-}
-
-// needsPrices names the rule for the error of a run without WithPrices.
-func (b costBudget) needsPrices() string { return b.String() }
-
-func (b costBudget) validate() error {
+// Validate rejects a budget that is not a finite number of dollars > 0.
+func (b costBudget) Validate() error {
 	if !(b.usd > 0) || !isFinite(b.usd) {
 		return optionError("CostBudget", b.usd, "must be a finite number of dollars > 0")
 	}

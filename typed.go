@@ -1,15 +1,20 @@
 package refine
 
 import (
+	"cmp"
 	"context"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/big"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -56,10 +61,19 @@ type TypedResult[T any] struct {
 // an error wrapping ErrInvalidAnswer; Value is then the zero T and must not
 // be used.
 //
+// The schema says what encoding/json reads into T, not what T's Go kinds
+// suggest: a field with the ,string option is a string holding the number
+// or boolean ("42"), a type with UnmarshalText (an enum, netip.Addr,
+// big.Float) is a string, a []byte is base64 text, *big.Int is an
+// integer, time.Time a string and json.RawMessage any JSON value.
+//
 // T must describe a JSON object: a struct, or a map with string keys. A T
 // with no JSON Schema (a channel, func or complex field, a map with
-// non-string keys, a recursive type) or of another kind is rejected
-// before any model call with an error naming the type and the field.
+// non-string keys, a recursive type), one whose JSON no schema can state
+// (a field whose type has an UnmarshalJSON of its own, other than those
+// above; ,string on a string or on a type with UnmarshalText), or of
+// another kind is rejected before any model call with an error naming the
+// type and the field.
 // Otherwise errors are those of Loop.Run, and the Result so far comes with
 // them as there.
 func RunTyped[T any](ctx context.Context, l *Loop, query string, opts ...Option) (*TypedResult[T], error) {
@@ -111,8 +125,8 @@ func RunTyped[T any](ctx context.Context, l *Loop, query string, opts ...Option)
 	best, ok := tj.best(res)
 	if !ok {
 		res.Answer = res.Attempts[res.Best].Answer
-		invalid := fmt.Errorf("refine: RunTyped[%s]: none of the %d attempts was valid (last: %s): %w",
-			ts.goType, len(res.Attempts), truncate(strings.Join(res.Attempts[len(res.Attempts)-1].Verdict.Issues, "; "), 300), ErrInvalidAnswer)
+		invalid := fmt.Errorf("refine: RunTyped[%s]: none of the %d attempts was valid (%s; each attempt's Verdict.Issues says what was wrong): %w",
+			ts.goType, len(res.Attempts), issuesSummary(res.Attempts[len(res.Attempts)-1].Verdict.Issues), ErrInvalidAnswer)
 		if err != nil {
 			return out, errors.Join(err, invalid)
 		}
@@ -123,6 +137,30 @@ func RunTyped[T any](ctx context.Context, l *Loop, query string, opts ...Option)
 	res.Score = res.Attempts[best].Verdict.Score
 	out.Value = tj.valid[res.Answer]
 	return out, err
+}
+
+// issuesSummary says how the last attempt went wrong without quoting
+// it: the issues quote the answer's values and keys (and a Check's
+// messages may too), and an error travels to logs and traces, where
+// answer text must not go. It counts the problems and names the first's
+// kind.
+func issuesSummary(issues []string) string {
+	if len(issues) == 0 {
+		return "the last had no problem listed"
+	}
+	kind := "failed a Check"
+	switch first := issues[0]; {
+	case strings.HasPrefix(first, issueNotJSON):
+		kind = "was not JSON"
+	case strings.HasPrefix(first, issueNoDecode):
+		kind = "did not decode"
+	case strings.HasPrefix(first, "$"):
+		kind = "broke the schema"
+	}
+	if len(issues) == 1 {
+		return "the last " + kind
+	}
+	return fmt.Sprintf("the last %s, among %d problems", kind, len(issues))
 }
 
 // Check adds a domain rule to RunTyped[T]: fn is called with every answer
@@ -304,7 +342,17 @@ func inferSchema[T any]() (*typeSchema, error) {
 		}
 		return nil, fmt.Errorf("%sthe answer must be a JSON object, so the type must be a struct or a map with string keys, not %s%s", prefix, t.Kind(), hint)
 	}
-	s, err := jsonschema.For[T](nil)
+	own, err := decodedBy(t, t.String(), map[reflect.Type]bool{})
+	if err != nil {
+		return nil, fmt.Errorf("%s%w", prefix, err)
+	}
+	if s, ok := own[t]; ok {
+		return nil, fmt.Errorf("%sthe answer must be a JSON object, but %s decodes itself from %s JSON", prefix, t, cmp.Or(s.Type, "any"))
+	}
+	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: own})
+	if err == nil {
+		fixInferred(t, s, own)
+	}
 	if err != nil {
 		if where := unsupported(t, t.String(), map[reflect.Type]bool{}); where != "" {
 			return nil, fmt.Errorf("%s%s: %w", prefix, where, err)
@@ -324,6 +372,221 @@ func inferSchema[T any]() (*typeSchema, error) {
 		return nil, fmt.Errorf("%sresolving the schema: %w", prefix, err)
 	}
 	return &typeSchema{goType: t.String(), name: schemaName(t), raw: raw, root: root, tree: tree}, nil
+}
+
+// What encoding/json decodes by rules of the type's own, and the schema
+// that says the same. A type implementing json.Unmarshaler decides what
+// it accepts: the ones below are known, any other is refused, because
+// the inferred schema would describe its Go fields, not what it reads.
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	rawMessageType      = reflect.TypeFor[json.RawMessage]()
+	knownDecoders       = map[reflect.Type]*jsonschema.Schema{
+		reflect.TypeFor[json.RawMessage](): {},                // any JSON value
+		reflect.TypeFor[big.Int]():         {Type: "integer"}, // a JSON number, not a string
+		reflect.TypeFor[json.Number]():     {Type: "number"},  // a number (a string holding one is read too)
+		reflect.TypeFor[time.Time]():       {Type: "string"},  // RFC 3339
+		reflect.TypeFor[slog.Level]():      {Type: "string"},  // "INFO", "WARN+2"
+	}
+)
+
+func implements(t, iface reflect.Type) bool {
+	return t.Implements(iface) || (t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(iface))
+}
+
+// decodedBy walks t as encoding/json decodes into it and returns the
+// schemas of the types that decode by rules of their own: a
+// TextUnmarshaler (an enum, netip.Addr, big.Float) reads only a JSON
+// string, a []byte reads base64 text, and the known json.Unmarshalers
+// read what knownDecoders says. A field whose type has an UnmarshalJSON
+// of its own, or a ,string option encoding/json cannot honour in a way a
+// model can write, is an error naming it.
+func decodedBy(t reflect.Type, path string, onPath map[reflect.Type]bool) (map[reflect.Type]*jsonschema.Schema, error) {
+	own := map[reflect.Type]*jsonschema.Schema{}
+	var walk func(t reflect.Type, path string) error
+	walk = func(t reflect.Type, path string) error {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if s, ok := knownDecoders[t]; ok {
+			own[t] = s
+			return nil
+		}
+		if _, done := own[t]; done {
+			return nil
+		}
+		if implements(t, jsonUnmarshalerType) {
+			return fmt.Errorf("field %s has type %s, whose UnmarshalJSON decides what JSON it accepts, so no schema can be inferred from its Go type: use a field of a plain type and convert the value after", path, t)
+		}
+		if implements(t, textUnmarshalerType) {
+			own[t] = &jsonschema.Schema{Type: "string"}
+			return nil
+		}
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && !implements(t.Elem(), jsonUnmarshalerType) && !implements(t.Elem(), textUnmarshalerType) {
+			own[t] = &jsonschema.Schema{Type: "string", ContentEncoding: "base64"}
+			return nil
+		}
+		if t.Name() != "" {
+			if onPath[t] {
+				return nil // a recursive type: jsonschema.For reports it
+			}
+			onPath[t] = true
+			defer delete(onPath, t)
+		}
+		switch t.Kind() {
+		case reflect.Map:
+			return walk(t.Elem(), path+"[key]")
+		case reflect.Slice, reflect.Array:
+			return walk(t.Elem(), path+"[]")
+		case reflect.Struct:
+			for _, f := range jsonFields(t) {
+				fpath := path + "." + f.Name
+				if quoted(f) {
+					base := f.Type
+					for base.Kind() == reflect.Pointer {
+						base = base.Elem()
+					}
+					switch {
+					case implements(base, jsonUnmarshalerType) || implements(base, textUnmarshalerType):
+						return fmt.Errorf("field %s has type %s and the ,string option: the type decodes itself, and encoding/json's reading of the two together is not one a schema can state; drop the option", fpath, f.Type)
+					case base.Kind() == reflect.String:
+						return fmt.Errorf("field %s has type %s and the ,string option: encoding/json then wants a JSON string quoted inside a string (\"\\\"text\\\"\"), which models do not write reliably; drop the option", fpath, f.Type)
+					}
+				}
+				if err := walk(f.Type, fpath); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(t, path); err != nil {
+		return nil, err
+	}
+	return own, nil
+}
+
+// jsonFields returns the fields of struct t that encoding/json and
+// jsonschema.For give a property, in their order.
+func jsonFields(t reflect.Type) []reflect.StructField {
+	var out []reflect.StructField
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous || !f.IsExported() {
+			continue
+		}
+		if name, _, found := strings.Cut(f.Tag.Get("json"), ","); name == "-" && !found {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// jsonName is the property name encoding/json gives field f.
+func jsonName(f reflect.StructField) string {
+	if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" {
+		return name
+	}
+	return f.Name
+}
+
+// quoted reports whether f has the ,string option on a kind it applies
+// to (strings, numbers and booleans, or pointers to them).
+func quoted(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if !slices.Contains(strings.Split(opts, ","), "string") {
+		return false
+	}
+	t := f.Type
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Float32, reflect.Float64,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
+
+// Patterns of the text inside a ,string field's JSON string.
+const (
+	intPattern   = `^-?(0|[1-9][0-9]*)$`
+	uintPattern  = `^(0|[1-9][0-9]*)$`
+	floatPattern = `^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`
+)
+
+// fixInferred corrects s, the schema jsonschema.For inferred for t, where
+// it contradicts encoding/json: a ,string field is read from a JSON string
+// holding the number or boolean ("42", "true"), never from the bare value
+// the inferred schema asks for; and a json.RawMessage, pointer or not,
+// holds any JSON value (TypeSchemas alone would make *json.RawMessage
+// null only).
+func fixInferred(t reflect.Type, s *jsonschema.Schema, own map[reflect.Type]*jsonschema.Schema) {
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type, s *jsonschema.Schema) *jsonschema.Schema
+	walk = func(t reflect.Type, s *jsonschema.Schema) *jsonschema.Schema {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if s == nil || seen[t] {
+			return s
+		}
+		if t == rawMessageType {
+			return &jsonschema.Schema{Description: s.Description}
+		}
+		if own[t] != nil {
+			return s
+		}
+		if t.Name() != "" {
+			seen[t] = true
+			defer delete(seen, t)
+		}
+		switch t.Kind() {
+		case reflect.Map:
+			s.AdditionalProperties = walk(t.Elem(), s.AdditionalProperties)
+		case reflect.Slice, reflect.Array:
+			s.Items = walk(t.Elem(), s.Items)
+		case reflect.Struct:
+			for _, f := range jsonFields(t) {
+				name := jsonName(f)
+				if prop := s.Properties[name]; prop != nil {
+					if quoted(f) {
+						s.Properties[name] = quotedSchema(f.Type, prop.Description)
+					} else {
+						s.Properties[name] = walk(f.Type, prop)
+					}
+				}
+			}
+		}
+		return s
+	}
+	walk(t, s)
+}
+
+// quotedSchema is the schema of a ,string field of type t.
+func quotedSchema(t reflect.Type, description string) *jsonschema.Schema {
+	q := &jsonschema.Schema{Type: "string", Description: description}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+		q.Types, q.Type = []string{"null", "string"}, ""
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		q.Enum = []any{"true", "false"}
+		if q.Type == "" {
+			q.Enum = append(q.Enum, nil)
+		}
+	case reflect.Float32, reflect.Float64:
+		q.Pattern = floatPattern
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		q.Pattern = uintPattern
+	default:
+		q.Pattern = intPattern
+	}
+	return q
 }
 
 // unsupported names the first field of t that has no JSON Schema, as
@@ -398,6 +661,12 @@ func finishName(s string) string {
 	return s
 }
 
+// The issues check writes about the answer as a whole.
+const (
+	issueNotJSON  = "$: the answer is not JSON: "
+	issueNoDecode = "$: the answer does not decode as "
+)
+
 // maxIssues bounds the problems reported for one answer: past a few
 // dozen, the refiner is better served by rewriting than by a longer list.
 const maxIssues = 20
@@ -407,7 +676,7 @@ const maxIssues = 20
 func (ts *typeSchema) check(text string, v any) []string {
 	var inst any
 	if err := json.Unmarshal([]byte(text), &inst); err != nil {
-		return []string{"$: the answer is not JSON: " + err.Error()}
+		return []string{issueNotJSON + err.Error()}
 	}
 	var issues []string
 	ts.tree.validate(inst, "$", &issues)
@@ -426,7 +695,7 @@ func (ts *typeSchema) check(text string, v any) []string {
 		return issues
 	}
 	if err := json.Unmarshal([]byte(text), v); err != nil {
-		return []string{"$: the answer does not decode as " + ts.goType + ": " + err.Error()}
+		return []string{issueNoDecode + ts.goType + ": " + err.Error()}
 	}
 	return nil
 }

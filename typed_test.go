@@ -184,7 +184,7 @@ func TestRunTypedNoValidAnswer(t *testing.T) {
 	if res == nil || len(res.Attempts) != 2 {
 		t.Fatalf("result = %+v, want both attempts", res)
 	}
-	if !strings.Contains(err.Error(), "refine_test.invoice") || !strings.Contains(err.Error(), "not JSON") {
+	if !strings.Contains(err.Error(), "refine_test.invoice") || !strings.Contains(err.Error(), "was not JSON") {
 		t.Errorf("error %q should name the type and the last problem", err)
 	}
 	if res.StopReason != refine.StopMaxIterations {

@@ -29,6 +29,7 @@ import (
 	"math"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -168,10 +169,22 @@ func WithReferenceJudge(fn func(reference string) refine.Judge) Option {
 // Report is how far a judge agrees with the human scores. The statistics
 // compare each example's judge score (the mean of its repeats) with its
 // human score, over the N examples that were scored at least once.
-// Correlations and kappas are NaN when they are undefined: fewer than two
-// examples, or one side giving every example the same score.
+//
+// Spearman, Pearson and QWK are NaN when there is no agreement to
+// measure: fewer than two examples, or a constant side — the judge (or
+// the people) giving every example the same score, whatever that score
+// is (equal within a relative 1e-9, so that means of repeats compare
+// alike). ConstantJudge and ConstantHuman say which side was constant.
+// For QWK this differs from scikit-learn, which gives 0 when one rater
+// is constant and the other not: a judge that does not discriminate is
+// reported as such, not as chance-level.
 type Report struct {
 	N int // examples scored
+
+	// ConstantJudge and ConstantHuman report a side that gave every
+	// scored example the same score, with two examples or more (see
+	// above): Spearman, Pearson and QWK are then NaN.
+	ConstantJudge, ConstantHuman bool
 
 	// Spearman is the rank correlation (ties get their average rank):
 	// whether the judge orders answers as people do. Pearson is the linear
@@ -342,8 +355,8 @@ func checkExamples(data []Example, j refine.Judge, cfg *config) ([]refine.Judge,
 }
 
 func checkExample(ex Example) error {
-	if strings.TrimSpace(ex.Query) == "" {
-		return errors.New("the query is empty")
+	if refine.IsBlank(ex.Query) {
+		return fmt.Errorf("the query is empty: %s has no visible character", quoteShort(ex.Query))
 	}
 	return checkScore("human score", ex.Human)
 }
@@ -369,9 +382,8 @@ func evaluate(ctx context.Context, j refine.Judge, query, answer string) (v *ref
 		u = v.Usage
 	}
 	if err != nil {
-		var ve *refine.VerdictError
-		if v == nil && errors.As(err, &ve) {
-			u = ve.Usage
+		if u == (refine.Usage{}) {
+			u = refine.UsageOf(err) // a failed call's tokens, where its error carries them
 		}
 		return nil, u, err
 	}
@@ -457,9 +469,14 @@ func newReport(data []Example, runs [][]float64, cfg *config) *Report {
 	}
 	n := float64(r.N)
 	r.MAE, r.Bias, r.WithinOne = absSum/n, diffSum/n, float64(within)/n
+	r.ConstantJudge, r.ConstantHuman = r.N >= 2 && constant(judge), r.N >= 2 && constant(human)
 	r.Pearson = pearson(judge, human)
 	r.Spearman = spearman(judge, human)
-	r.QWK = quadraticKappa(hr, jr, 11)
+	if r.N < 2 || r.ConstantJudge || r.ConstantHuman {
+		r.QWK = math.NaN()
+	} else {
+		r.QWK = quadraticKappa(hr, jr, 11)
+	}
 	if repeated > 0 {
 		r.RepeatSD = sdSum / float64(repeated)
 		r.RepeatAgreement = float64(agreed) / float64(repeated)
@@ -502,6 +519,12 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "bias          %.2f\n", math.Abs(r.Bias))
 	}
 	fmt.Fprintf(&b, "QWK           %.3f\n", r.QWK)
+	if r.ConstantJudge {
+		b.WriteString("              (the judge gave every example the same score: no correlation or kappa)\n")
+	}
+	if r.ConstantHuman {
+		b.WriteString("              (the people gave every example the same score: no correlation or kappa)\n")
+	}
 	fmt.Fprintf(&b, "within one    %.0f%%\n", 100*r.WithinOne)
 	if r.Repeats > 1 {
 		fmt.Fprintf(&b, "repeats       %d: sd %.2f, same rounded score %.0f%%\n", r.Repeats, r.RepeatSD, 100*r.RepeatAgreement)
@@ -534,4 +557,13 @@ func (r *Report) String() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// quoteShort quotes s for an error, cut to its first 20 characters: a
+// blank query of a megabyte of spaces says enough in 20.
+func quoteShort(s string) string {
+	if r := []rune(s); len(r) > 20 {
+		return strconv.Quote(string(r[:20])) + "…"
+	}
+	return strconv.Quote(s)
 }

@@ -160,8 +160,8 @@ func TestJudgeUndefinedStatistics(t *testing.T) {
 	if !math.IsNaN(r.Spearman) || !math.IsNaN(r.Pearson) {
 		t.Errorf("Spearman, Pearson = %v, %v; want NaN, NaN", r.Spearman, r.Pearson)
 	}
-	if !near(r.QWK, 0) { // constant judge, varied humans: chance-level, not undefined
-		t.Errorf("QWK = %v, want 0", r.QWK)
+	if !math.IsNaN(r.QWK) || !r.ConstantJudge || r.ConstantHuman { // a constant side: no agreement to measure
+		t.Errorf("QWK = %v, ConstantJudge %v, ConstantHuman %v; want NaN, true, false", r.QWK, r.ConstantJudge, r.ConstantHuman)
 	}
 	// Differences 2, 0, −3.
 	if !near(r.MAE, 5.0/3) || !near(r.Bias, -1.0/3) {
@@ -464,5 +464,73 @@ func TestThreshold(t *testing.T) {
 	}
 	if _, err := bad.Threshold(0.5); err == nil || !strings.Contains(err.Error(), "no threshold reaches precision 0.5") {
 		t.Errorf("Threshold on a backwards judge: err = %v, want no threshold", err)
+	}
+}
+
+// A constant side is reported the same way whatever its score: Spearman,
+// Pearson and QWK NaN, and the side flagged. 9.3 and 8.7 summed gave a
+// tiny spread that read as Pearson 0 (issue 20, item 19); means of repeats
+// (one repeat failing) differ from the score in their last bits.
+func TestJudgeConstantSide(t *testing.T) {
+	varied := []float64{1, 3, 4, 6, 8, 9} // six: 9.3 summed six times, over six, is 9.299999999999999
+	tests := []struct {
+		name       string
+		judge      [][]float64
+		human      []float64
+		opts       []calibrate.Option
+		constJudge bool
+		constHuman bool
+	}{
+		{"judge 9.3", single(9.3, 9.3, 9.3, 9.3, 9.3, 9.3), varied, nil, true, false},
+		{"judge 0.1", single(0.1, 0.1, 0.1, 0.1, 0.1, 0.1), varied, nil, true, false},
+		{"judge 8.7", single(8.7, 8.7, 8.7, 8.7, 8.7, 8.7), varied, nil, true, false},
+		{"judge 7", single(7, 7, 7, 7, 7, 7), varied, nil, true, false},
+		{"judge 10", single(10, 10, 10, 10, 10, 10), varied, nil, true, false},
+		{"judge 9.3 as means of repeats, one failed", [][]float64{{9.3}, {9.3}, {9.3, 9.3, math.NaN()}, {9.3}, {9.3}, {9.3}}, varied,
+			[]calibrate.Option{calibrate.WithRepeats(3)}, true, false},
+		{"judge 0.7 as means of repeats", [][]float64{{0.7}, {0.7, 0.7, 0.7}, {0.7, 0.7, math.NaN()}, {0.7, 0.7, 0.7}, {0.7}, {0.7}}, varied,
+			[]calibrate.Option{calibrate.WithRepeats(3)}, true, false},
+		{"people 9.3", single(varied...), []float64{9.3, 9.3, 9.3, 9.3, 9.3, 9.3}, nil, false, true},
+		{"people 0.1", single(varied...), []float64{0.1, 0.1, 0.1, 0.1, 0.1, 0.1}, nil, false, true},
+		{"both 8.7", single(8.7, 8.7, 8.7, 8.7, 8.7, 8.7), []float64{8.7, 8.7, 8.7, 8.7, 8.7, 8.7}, nil, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := calibrate.Judge(context.Background(), newScripted(tt.judge...), examples(tt.human...), tt.opts...)
+			if err != nil {
+				t.Fatalf("Judge: %v", err)
+			}
+			if !math.IsNaN(r.Spearman) || !math.IsNaN(r.Pearson) || !math.IsNaN(r.QWK) {
+				t.Errorf("Spearman, Pearson, QWK = %v, %v, %v; want NaN for each", r.Spearman, r.Pearson, r.QWK)
+			}
+			if r.ConstantJudge != tt.constJudge || r.ConstantHuman != tt.constHuman {
+				t.Errorf("ConstantJudge, ConstantHuman = %v, %v; want %v, %v", r.ConstantJudge, r.ConstantHuman, tt.constJudge, tt.constHuman)
+			}
+		})
+	}
+	// Scores that differ, however little, are not constant.
+	r, err := calibrate.Judge(context.Background(), newScripted(single(9.3, 9.4, 9.3, 9.4, 9.3, 9.4)...), examples(varied...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.IsNaN(r.Pearson) || r.ConstantJudge {
+		t.Errorf("judge 9.3/9.4: Pearson %v, ConstantJudge %v; want a number, false", r.Pearson, r.ConstantJudge)
+	}
+}
+
+// A query with no visible character is bad data, found before any
+// judgement (issue 20, item 20), as refine.Run would refuse it.
+func TestJudgeBlankQuery(t *testing.T) {
+	for _, q := range []string{"", "   ", "\u200b", "\u200b\u200d\ufeff", "\u3164", "\x00"} {
+		data := examples(3, 5)
+		data[1].Query = q
+		j := newScripted(single(3, 5)...)
+		_, err := calibrate.Judge(context.Background(), j, data)
+		if !errors.Is(err, calibrate.ErrInvalidData) || !strings.Contains(err.Error(), "example 1") {
+			t.Errorf("query %q: err = %v, want ErrInvalidData naming example 1", q, err)
+		}
+		if n := j.total.Load(); n != 0 {
+			t.Errorf("query %q: %d judge calls, want 0", q, n)
+		}
 	}
 }

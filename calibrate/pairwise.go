@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -29,8 +30,14 @@ type PairReport struct {
 
 	// Agreement is the share of pairs where the judge's winner (A, B or
 	// tie) is the people's. Kappa is Cohen's kappa of the same: agreement
-	// beyond what chance gives (1 perfect, 0 chance, NaN when undefined).
+	// beyond what chance gives (1 perfect, 0 chance). As with Report's
+	// QWK, Kappa is NaN when there is no agreement to measure: fewer than
+	// two pairs, or a constant side (ConstantJudge, ConstantHuman).
 	Agreement, Kappa float64
+
+	// ConstantJudge and ConstantHuman report a side that gave every pair
+	// the same winner, with two pairs or more.
+	ConstantJudge, ConstantHuman bool
 
 	// OrderConsistency is the share of pairs whose two orders gave the same
 	// winner. FirstPositionWins is the share of the 2·N one-order
@@ -135,8 +142,8 @@ func Pairwise(ctx context.Context, j *refine.PairwiseJudge, data []Pair, opts ..
 }
 
 func checkPair(p Pair) error {
-	if strings.TrimSpace(p.Query) == "" {
-		return errors.New("the query is empty")
+	if refine.IsBlank(p.Query) {
+		return fmt.Errorf("the query is empty: %s has no visible character", quoteShort(p.Query))
 	}
 	if !slices.Contains(outcomes, p.Human) {
 		return fmt.Errorf("human winner %q: want %q, %q or %q", p.Human, refine.WinnerA, refine.WinnerB, refine.Tie)
@@ -156,9 +163,8 @@ func compare(ctx context.Context, j *refine.PairwiseJudge, p Pair) (c *refine.Co
 		u = c.Usage
 	}
 	if err != nil {
-		var ve *refine.VerdictError
-		if c == nil && errors.As(err, &ve) {
-			u = ve.Usage
+		if u == (refine.Usage{}) {
+			u = refine.UsageOf(err) // a failed call's tokens, where its error carries them
 		}
 		return nil, u, err
 	}
@@ -206,7 +212,14 @@ func newPairReport(results []*PairResult) *PairReport {
 	r.N = len(r.Results)
 	n := float64(r.N)
 	r.Agreement = float64(agree) / n
-	r.Kappa = cohenKappa(human, judge, len(outcomes))
+	sameInt := func(xs []int) bool { return !slices.ContainsFunc(xs, func(x int) bool { return x != xs[0] }) }
+	r.ConstantJudge = r.N >= 2 && sameInt(judge)
+	r.ConstantHuman = r.N >= 2 && sameInt(human)
+	if r.N < 2 || r.ConstantJudge || r.ConstantHuman {
+		r.Kappa = math.NaN()
+	} else {
+		r.Kappa = cohenKappa(human, judge, len(outcomes))
+	}
 	r.OrderConsistency = float64(consistent) / n
 	r.FirstPositionWins = float64(firstWins) / (2 * n)
 	r.Ties, r.HumanTies = float64(ties)/n, float64(humanTies)/n

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -198,4 +199,70 @@ func TestPairwiseFailures(t *testing.T) {
 			t.Fatalf("report = %+v, want 2 failures", r)
 		}
 	})
+}
+
+// A pair whose query has no visible character is bad data, found before
+// any model call (issue 20, item 20).
+func TestPairwiseBlankQuery(t *testing.T) {
+	for _, q := range []string{"", "\u200b", "\u200b\ufeff\u2060", "\u3164"} {
+		data := []calibrate.Pair{{Query: "q0", A: "a", B: "b", Human: "A"}, {Query: q, A: "a", B: "b", Human: "B"}}
+		p := refinetest.NewProvider("[[A]]", "[[B]]", "[[A]]", "[[B]]")
+		_, err := calibrate.Pairwise(context.Background(), refine.NewPairwiseJudge(p), data)
+		if !errors.Is(err, calibrate.ErrInvalidData) || !strings.Contains(err.Error(), "pair 1") {
+			t.Errorf("query %q: err = %v, want ErrInvalidData naming pair 1", q, err)
+		}
+		if n := p.Calls(); n != 0 {
+			t.Errorf("query %q: %d model calls, want 0", q, n)
+		}
+	}
+}
+
+// A judge that names one winner for every pair is a constant side:
+// Kappa is NaN and the side flagged, as Report's QWK.
+func TestPairwiseConstantSide(t *testing.T) {
+	data := []calibrate.Pair{
+		{Query: "q0", A: "a0", B: "b0", Human: "A"},
+		{Query: "q1", A: "a1", B: "b1", Human: "B"},
+		{Query: "q2", A: "a2", B: "b2", Human: "tie"},
+	}
+	replies := make([]string, 2*len(data))
+	for i := range replies {
+		replies[i] = "[[C]]" // a tie, every time
+	}
+	r, err := calibrate.Pairwise(context.Background(), refine.NewPairwiseJudge(refinetest.NewProvider(replies...)), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsNaN(r.Kappa) || !r.ConstantJudge || r.ConstantHuman {
+		t.Errorf("Kappa, ConstantJudge, ConstantHuman = %v, %v, %v; want NaN, true, false", r.Kappa, r.ConstantJudge, r.ConstantHuman)
+	}
+}
+
+// firstShownWins answers "[[A]]" when the prompt shows "alpha" first and
+// fails otherwise; every reply costs 100 + 10 tokens.
+type firstShownWins struct{}
+
+func (firstShownWins) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	var prompt strings.Builder
+	for _, m := range req.Messages {
+		prompt.WriteString(m.Content)
+	}
+	text := prompt.String()
+	if strings.Index(text, "alpha") < strings.Index(text, "beta") {
+		return &refine.Response{Text: "[[A]]", Usage: refine.Usage{InputTokens: 100, OutputTokens: 10}}, nil
+	}
+	return nil, refine.ErrInvalidRequest
+}
+
+// A comparison whose second order failed still counts the first order's
+// tokens in the report (issue 20, item 21).
+func TestPairwiseFailureCountsBothOrders(t *testing.T) {
+	data := []calibrate.Pair{{Query: "q", A: "alpha", B: "beta", Human: "A"}}
+	r, err := calibrate.Pairwise(context.Background(), refine.NewPairwiseJudge(firstShownWins{}), data)
+	if err == nil || len(r.Failures) != 1 {
+		t.Fatalf("Pairwise = %+v, %v; want one failure and an error", r, err)
+	}
+	if want := (refine.Usage{InputTokens: 100, OutputTokens: 10}); r.Usage != want {
+		t.Errorf("Usage = %+v, want %+v (the order that succeeded)", r.Usage, want)
+	}
 }

@@ -27,10 +27,24 @@ func stddev(xs []float64) float64 {
 	return math.Sqrt(ss / float64(len(xs)-1))
 }
 
+// constant reports whether every x is the same score: their spread is
+// within a relative 1e-9. A score that is the mean of repeats (9.3 three
+// times, summed and divided) can differ from the same score judged once in
+// its last bits; an exact comparison, or a sum of squares tested against
+// 0, would call such a side varied and give a correlation made of rounding
+// error.
+func constant(xs []float64) bool {
+	if len(xs) == 0 {
+		return true
+	}
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	return hi-lo <= 1e-9*max(1, math.Abs(lo), math.Abs(hi))
+}
+
 // pearson is the Pearson correlation of x and y; NaN when fewer than two
 // points or either side is constant.
 func pearson(x, y []float64) float64 {
-	if len(x) < 2 {
+	if len(x) < 2 || constant(x) || constant(y) {
 		return math.NaN()
 	}
 	mx, my := mean(x), mean(y)
@@ -48,8 +62,13 @@ func pearson(x, y []float64) float64 {
 }
 
 // spearman is the Pearson correlation of the ranks, ties sharing their
-// average rank (SciPy's spearmanr does the same).
+// average rank (SciPy's spearmanr does the same); NaN when fewer than two
+// points or either side is constant (judged on the scores, not the ranks,
+// which rounding error could split).
 func spearman(x, y []float64) float64 {
+	if len(x) < 2 || constant(x) || constant(y) {
+		return math.NaN()
+	}
 	return pearson(ranks(x), ranks(y))
 }
 

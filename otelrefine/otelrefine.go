@@ -28,10 +28,17 @@
 // attempt are refine.usage.* rather than gen_ai.usage.*, so that backends
 // summing gen_ai.usage over a trace count each call once.
 //
-// Prompts, answers and critiques are never exported unless WithContent(true)
-// asks for them; they then appear on the call spans as the conventions'
-// opt-in gen_ai.system_instructions, gen_ai.input.messages and
-// gen_ai.output.messages attributes.
+// Prompts, answers, critiques and judges' replies are never exported unless
+// WithContent(true) asks for them — not in attributes, not in a span's
+// status, not in exception or retry events. That is the rule
+// refine.WithLogger states for logs, and refine's own errors keep to it: an
+// unreadable verdict's error says why in refine's words and leaves the
+// reply in VerdictError.Raw. With WithContent(true) they appear on the
+// call spans as the conventions' opt-in gen_ai.system_instructions,
+// gen_ai.input.messages and gen_ai.output.messages attributes, and an
+// unreadable verdict's exception message quotes the judge's reply. Errors
+// from providers are recorded as their text: the built-in adapters scrub
+// credentials from them; a server's own message is kept.
 //
 // The observer cannot hand a context back to the loop, so spans are built
 // from the events' own timestamps (an event reports the end of its step,

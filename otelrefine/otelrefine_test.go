@@ -307,9 +307,9 @@ func TestErrors(t *testing.T) {
 	// unavailable and retried; the refinement's call is refused for good.
 	gen := named{refinetest.NewProvider("첫 답", "고친 답").FailAt(2, denied), "gen-model"}
 	judge := named{refinetest.NewProvider(verdict(4, "틀렸습니다")).FailAt(1, refinetest.Transient(refine.ErrUnavailable, 0)), "judge-model"}
-	loop, err := refine.New(refine.WithProvider(gen), refine.WithJudgeProvider(judge),
+	fast := refine.RetryPolicy{Base: time.Millisecond, Max: time.Millisecond}
+	loop, err := refine.New(refine.WithProvider(refine.RetryProvider(gen, fast)), refine.WithJudgeProvider(refine.RetryProvider(judge, fast)),
 		refine.WithThreshold(9), refine.WithMaxIterations(2),
-		refine.WithRetry(refine.RetryPolicy{Base: time.Millisecond, Max: time.Millisecond}),
 		refine.WithObserver(tel.observer()))
 	if err != nil {
 		t.Fatal(err)
@@ -602,6 +602,49 @@ func TestUnreadableVerdict(t *testing.T) {
 				t.Errorf("spans quote the judge's reply: %v, want %v", got, content)
 			}
 		})
+	}
+}
+
+// TestJudgeReplyNeverLeaks: a judge reply that quotes the answer and
+// cannot be read reaches no span attribute, status or event, through the
+// draft's, the call's or the run's error, unless WithContent(true) asks
+// for content (issue 20, item 10).
+func TestJudgeReplyNeverLeaks(t *testing.T) {
+	const secret = "SECRET-XYZ"
+	replies := []struct{ name, reply string }{
+		{"score as prose", `{"score":"N/A: the answer discloses SECRET-XYZ"}`},
+		{"score as a bare word", `{"score": SECRET-XYZ}`},
+		{"score with a zero scale", `{"score": "7/0 SECRET-XYZ"}`},
+		{"no score at all", `The answer discloses SECRET-XYZ; I will not rate it.`},
+	}
+	for _, rc := range replies {
+		for _, content := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/WithContent(%v)", rc.name, content), func(t *testing.T) {
+				tel := newTelemetry(t)
+				gen := refinetest.NewProvider("the answer holds " + secret)
+				judge := refinetest.NewProvider(rc.reply, rc.reply)
+				_, err := refine.Run(context.Background(), query, refine.WithProvider(gen), refine.WithJudgeProvider(judge),
+					refine.WithObserver(tel.observer(otelrefine.WithContent(content))))
+				if !errors.Is(err, refine.ErrUnreadableVerdict) {
+					t.Fatalf("Run error = %v, want ErrUnreadableVerdict", err)
+				}
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("Run error %q quotes the judge's reply", err)
+				}
+				var failed int
+				for _, s := range tel.spans.Ended() {
+					if s.Status().Code == codes.Error {
+						failed++
+					}
+				}
+				if failed == 0 {
+					t.Fatalf("no span has error status; the failure was not recorded")
+				}
+				if got := strings.Contains(allText(tel.spans.Ended()), secret); got != content {
+					t.Errorf("spans hold %q: got %v, want %v (WithContent(%v))", secret, got, content, content)
+				}
+			})
+		}
 	}
 }
 

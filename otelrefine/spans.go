@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/selfrefine/refine"
@@ -312,19 +311,32 @@ func (o *observer) fail(span trace.Span, err error, at time.Time) {
 	span.SetStatus(codes.Error, msg)
 }
 
-// errText is err's message as spans may show it. An unreadable verdict's
-// message quotes the judge's reply, which can quote the answer: without
-// WithContent the quote is left out.
+// errText is err's message as spans show it. The package's errors never
+// quote a model's text (refine.WithLogger states the rule); with
+// WithContent an unreadable verdict's message gains the judge's reply,
+// which is then content the caller asked for.
 func (o *observer) errText(err error) string {
 	if err == nil {
 		return ""
 	}
 	msg := err.Error()
 	var ve *refine.VerdictError
-	if !o.content && errors.As(err, &ve) {
-		msg = strings.ReplaceAll(msg, ve.Error(), "refine: judge reply unreadable ("+ve.Reason+")")
+	if o.content && errors.As(err, &ve) {
+		msg += fmt.Sprintf(" [judge reply: %q", truncate(ve.Raw, 500))
+		if ve.RepairRaw != "" {
+			msg += fmt.Sprintf("; restated: %q", truncate(ve.RepairRaw, 500))
+		}
+		msg += "]"
 	}
 	return msg
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }
 
 // errorType names the kind of a failure for error.type: refine's error

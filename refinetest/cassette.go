@@ -251,27 +251,34 @@ func (c *Cassette) Complete(ctx context.Context, req *refine.Request) (*refine.R
 	return nil, c.miss(canon)
 }
 
-// miss explains a request the cassette does not have.
+// miss explains a request the cassette does not have. Each request is
+// decoded once, and identical recordings are compared once.
 func (c *Cassette) miss(canon []byte) error {
 	if len(c.entries) == 0 {
 		return fmt.Errorf("%w: %s is empty", ErrNotRecorded, c.path)
 	}
-	asked := describe(canon)
-	best, bestDiff, bestN := -1, "", -1
-	seen := map[string]bool{}
+	var askedReq requestJSON
+	askedOK := json.Unmarshal(canon, &askedReq) == nil
+	asked := describe(canon, &askedReq, askedOK)
+	best, bestDiff, bestN, bestSame := -1, "", -1, false
+	seen := map[[32]byte]bool{}
 	for i, e := range c.entries {
-		if seen[string(e.canon)] {
+		k := sha256.Sum256(e.canon)
+		if seen[k] {
 			continue
 		}
-		seen[string(e.canon)] = true
-		d, n := diffLines(describe(e.canon), asked)
+		seen[k] = true
+		var r requestJSON
+		ok := json.Unmarshal(e.canon, &r) == nil
+		d, n := diffLines(describe(e.canon, &r, ok), asked)
 		if best < 0 || n < bestN {
 			best, bestDiff, bestN = i, d, n
+			bestSame = ok && askedOK && slices.Equal(r.Messages, askedReq.Messages)
 		}
 	}
 	e := c.entries[best]
 	var why string
-	if sameMessages(e.canon, canon) {
+	if bestSame {
 		why = "the messages match, but the options differ (sampling, schema, logprobs or JSON): was the cassette recorded with other options?"
 	} else {
 		why = "the messages differ"
@@ -280,22 +287,14 @@ func (c *Cassette) miss(canon []byte) error {
 		ErrNotRecorded, c.path, e.line, why, e.line, bestDiff)
 }
 
-func sameMessages(a, b []byte) bool {
-	var x, y requestJSON
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return slices.Equal(x.Messages, y.Messages)
-}
-
-// describe renders a canonical request as lines for a diff: one line per
-// option, then each message's text line by line.
-func describe(canon []byte) []string {
-	var r requestJSON
-	if err := json.Unmarshal(canon, &r); err != nil {
+// describe renders a canonical request, decoded into r (ok false if it
+// would not decode), as lines for a diff: one line per option, then each
+// message's text line by line.
+func describe(canon []byte, r *requestJSON, ok bool) []string {
+	if !ok {
 		return strings.Split(string(canon), "\n")
 	}
-	var out []string
+	out := make([]string, 0, 8+len(r.Messages)+bytes.Count(canon, []byte(`\n`)))
 	opt := func(name string, v any) {
 		b, _ := json.Marshal(v)
 		out = append(out, name+": "+string(b))
@@ -333,49 +332,98 @@ func describe(canon []byte) []string {
 	return out
 }
 
+// Bounds of a miss's diff, so that a long prompt (a document, a large
+// code file) costs kilobytes and milliseconds per recorded request, not
+// the n·m table of an unbounded longest-common-subsequence.
+const (
+	maxDiffCells = 1 << 20 // LCS table cells (4 MiB) for the lines between the common head and tail
+	maxDiffLines = 200     // "-", "+" and context lines shown
+)
+
 // diffLines returns a line diff of a (recorded) and b (asked), "-" and "+"
 // lines with two lines of context, and the number of changed lines.
+//
+// The lines both share at the start and at the end are matched first, in
+// linear time; the rest is diffed exactly when its table fits
+// maxDiffCells, and otherwise shown as replaced, with the changed lines
+// counted (for choosing the nearest recording) as the lines of each side
+// the other lacks. At most maxDiffLines lines are shown; "… N more lines
+// differ" says what was left out.
 func diffLines(a, b []string) (string, int) {
-	// Longest common subsequence; prompts are short enough for O(n·m).
-	n, m := len(a), len(b)
-	lcs := make([][]int32, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
 	type op struct {
 		kind byte
 		text string
 	}
+	head := 0
+	for head < len(a) && head < len(b) && a[head] == b[head] {
+		head++
+	}
+	tail := 0
+	for tail < len(a)-head && tail < len(b)-head && a[len(a)-1-tail] == b[len(b)-1-tail] {
+		tail++
+	}
+	ma, mb := a[head:len(a)-tail], b[head:len(b)-tail]
+	n, m := len(ma), len(mb)
+
 	var ops []op
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && a[i] == b[j]:
-			ops = append(ops, op{' ', a[i]})
-			i, j = i+1, j+1
-		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-			ops = append(ops, op{'-', a[i]})
-			i++
-		default:
-			ops = append(ops, op{'+', b[j]})
-			j++
+	const context = 2
+	for k := max(0, head-context); k < head; k++ {
+		ops = append(ops, op{' ', a[k]})
+	}
+	changed := 0
+	if (n+1)*(m+1) <= maxDiffCells {
+		// Longest common subsequence of the middle, in one flat table.
+		w := m + 1
+		lcs := make([]int32, (n+1)*w)
+		for i := n - 1; i >= 0; i-- {
+			for j := m - 1; j >= 0; j-- {
+				if ma[i] == mb[j] {
+					lcs[i*w+j] = lcs[(i+1)*w+j+1] + 1
+				} else {
+					lcs[i*w+j] = max(lcs[(i+1)*w+j], lcs[i*w+j+1])
+				}
+			}
+		}
+		i, j := 0, 0
+		for i < n || j < m {
+			switch {
+			case i < n && j < m && ma[i] == mb[j]:
+				ops = append(ops, op{' ', ma[i]})
+				i, j = i+1, j+1
+			case i < n && (j == m || lcs[(i+1)*w+j] >= lcs[i*w+j+1]):
+				ops = append(ops, op{'-', ma[i]})
+				changed++
+				i++
+			default:
+				ops = append(ops, op{'+', mb[j]})
+				changed++
+				j++
+			}
+			if len(ops) > maxDiffLines+context {
+				break
+			}
+		}
+		if i < n || j < m {
+			// Shown no further: the rest is counted as the lines of
+			// each side that the other lacks.
+			changed += unmatched(ma[i:], mb[j:])
+		}
+	} else {
+		changed = unmatched(ma, mb)
+		for _, l := range ma[:min(n, maxDiffLines/2)] {
+			ops = append(ops, op{'-', l})
+		}
+		for _, l := range mb[:min(m, maxDiffLines/2)] {
+			ops = append(ops, op{'+', l})
 		}
 	}
-	const context = 2
-	changed := 0
+	for k := len(b) - tail; k < min(len(b), len(b)-tail+context); k++ {
+		ops = append(ops, op{' ', b[k]})
+	}
+
 	show := make([]bool, len(ops))
 	for k, o := range ops {
 		if o.kind != ' ' {
-			changed++
 			for d := max(0, k-context); d <= min(len(ops)-1, k+context); d++ {
 				show[d] = true
 			}
@@ -383,10 +431,14 @@ func diffLines(a, b []string) (string, int) {
 	}
 	var sb strings.Builder
 	gap := false
+	lines, shown := 0, 0
 	for k, o := range ops {
 		if !show[k] {
 			gap = true
 			continue
+		}
+		if lines == maxDiffLines {
+			break
 		}
 		if gap && sb.Len() > 0 {
 			sb.WriteString("  ...\n")
@@ -395,8 +447,37 @@ func diffLines(a, b []string) (string, int) {
 		sb.WriteByte(o.kind)
 		sb.WriteString(o.text)
 		sb.WriteByte('\n')
+		lines++
+		if o.kind != ' ' {
+			shown++
+		}
+	}
+	if more := changed - min(shown, changed); more > 0 {
+		fmt.Fprintf(&sb, "… %d more lines differ\n", more)
 	}
 	return strings.TrimSuffix(sb.String(), "\n"), changed
+}
+
+// unmatched counts the lines of a that b lacks and those of b that a
+// lacks, as multisets: the changed lines of a diff, at least, in linear
+// time.
+func unmatched(a, b []string) int {
+	count := make(map[string]int, len(a))
+	for _, l := range a {
+		count[l]++
+	}
+	extra := 0
+	for _, l := range b {
+		if count[l] > 0 {
+			count[l]--
+		} else {
+			extra++
+		}
+	}
+	for _, c := range count {
+		extra += c
+	}
+	return extra
 }
 
 // The JSON forms of requests and responses on a cassette.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -323,4 +325,95 @@ func TestUseCassette(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A miss on a long prompt costs bounded memory: the diff matches the
+// common head and tail first and never builds an n·m table past
+// maxDiffCells (issue 20, item 18; 12,000 lines took about 570 MiB).
+func TestCassetteMissLongPrompt(t *testing.T) {
+	const lines = 12_000
+	prompt := make([]string, lines)
+	for i := range prompt {
+		prompt[i] = fmt.Sprintf("line %d of a long document that the model is asked about", i)
+	}
+	recorded := strings.Join(prompt, "\n")
+	path := filepath.Join(t.TempDir(), "long.jsonl")
+	rec := Record(NewProvider("ok"), path)
+	if _, err := rec.Complete(context.Background(), &refine.Request{Messages: []refine.Message{{Role: refine.RoleUser, Content: recorded}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Replay(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	oneChanged := slices.Clone(prompt)
+	oneChanged[lines/2] = "a line the recording does not have"
+	allChanged := make([]string, lines)
+	for i := range allChanged {
+		allChanged[i] = fmt.Sprintf("line %d, rewritten", i)
+	}
+	tests := []struct {
+		name  string
+		asked []string
+		want  []string
+	}{
+		{"one line changed", oneChanged, []string{
+			"-  " + prompt[lines/2], "+  a line the recording does not have", "   " + prompt[lines/2-1], "   " + prompt[lines/2+1]}},
+		{"every line changed", allChanged, []string{"-  " + prompt[0], "+  line 0, rewritten", "more lines differ"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &refine.Request{Messages: []refine.Message{{Role: refine.RoleUser, Content: strings.Join(tt.asked, "\n")}}}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := c.Complete(context.Background(), req)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrNotRecorded) {
+				t.Fatalf("error = %v, want ErrNotRecorded", err)
+			}
+			const bound = 16 << 20
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > bound {
+				t.Errorf("a miss allocated %.1f MiB, want < %d MiB", float64(alloc)/(1<<20), bound>>20)
+			} else {
+				t.Logf("a miss allocated %.1f MiB", float64(alloc)/(1<<20))
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("miss error does not contain %q", w)
+				}
+			}
+			if n := strings.Count(msg, "\n"); n > 2*maxDiffLines {
+				t.Errorf("miss error has %d lines, want at most about %d", n, maxDiffLines)
+			}
+		})
+	}
+}
+
+func TestDiffLines(t *testing.T) {
+	tests := []struct {
+		name    string
+		a, b    []string
+		want    string
+		changed int
+	}{
+		{"same", []string{"x", "y"}, []string{"x", "y"}, "", 0},
+		{"one changed amid context", []string{"1", "2", "3", "4", "5", "6", "7"}, []string{"1", "2", "3", "X", "5", "6", "7"},
+			" 2\n 3\n-4\n+X\n 5\n 6", 2},
+		{"inserted", []string{"a", "c"}, []string{"a", "b", "c"}, " a\n+b\n c", 1},
+		{"removed at the end", []string{"a", "b", "c"}, []string{"a", "b"}, " a\n b\n-c", 1},
+		{"two changes apart", []string{"1", "x", "3", "4", "5", "6", "7", "8", "y", "10"}, []string{"1", "X", "3", "4", "5", "6", "7", "8", "Y", "10"},
+			" 1\n-x\n+X\n 3\n 4\n  ...\n 7\n 8\n-y\n+Y\n 10", 4},
+	}
+	for _, tt := range tests {
+		got, n := diffLines(tt.a, tt.b)
+		if got != tt.want || n != tt.changed {
+			t.Errorf("%s: diffLines = %q, %d; want %q, %d", tt.name, got, n, tt.want, tt.changed)
+		}
+	}
 }

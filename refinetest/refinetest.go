@@ -4,8 +4,8 @@
 // injection (an error at call k, latency) to exercise retries, partial
 // results and cancellation without a model; cassettes that record a real
 // model's replies once and replay them in tests (Record, Replay,
-// UseCassette); and conformance checks for your own Provider and Judge
-// (TestProvider, TestJudge).
+// UseCassette); and conformance checks for your own Provider, Judge and
+// StopCondition (TestProvider, TestJudge, TestJudgeOn, TestStop).
 package refinetest
 
 import (
@@ -54,8 +54,8 @@ func NewProvider(replies ...string) *Provider {
 // FailAt makes call number call (1 for the first) fail with err instead of
 // answering; it consumes no reply, so the next call gets the reply the
 // failed one would have had. To test retries, fail with an error such as
-// Transient returns and wrap p in refine.RetryProvider (a Loop given p by
-// WithProvider does that itself). It returns p for chaining.
+// Transient returns and wrap p in refine.RetryProvider (a Loop never wraps
+// a provider). It returns p for chaining.
 func (p *Provider) FailAt(call int, err error) *Provider {
 	p.fails[call] = err
 	return p

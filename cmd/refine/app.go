@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,12 +42,18 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, progressEvery: 10 * time.Second}
+	return a.main(ctx, args)
+}
+
+// main runs the command as the process does: SIGINT and SIGTERM end ctx.
+// The first one stops the work and saves what it has (nothing the command
+// waits on ignores it: see openCtx and readCtx); restoring the default
+// behaviour then lets a second one end the process at once.
+func (a *app) main(ctx context.Context, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The first Ctrl-C stops the work and saves what it has; restoring the
-	// default behaviour then lets a second one end the process at once.
 	go func() { <-ctx.Done(); stop() }()
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, progressEvery: 10 * time.Second}
 	return a.run(ctx, args)
 }
 
@@ -61,6 +68,23 @@ type app struct {
 	afterWrite    func(n int)          // called after the n-th result line of a run was written
 	progressEvery time.Duration        // plain progress lines; <= 0: only the last
 	terminal      func(io.Writer) bool // nil: golang.org/x/term on *os.File
+	waiting       func(what string)    // called when opening a FIFO starts to wait for its other end
+
+	// secrets are the configured credentials, once the models are set
+	// up: scrub removes them from what the command prints and writes.
+	secrets []string
+}
+
+// scrub replaces every configured credential in s. The adapters scrub
+// their own errors; this is the command's own guarantee, for a server
+// that echoes a credential in a way they do not know.
+func (a *app) scrub(s string) string {
+	for _, sec := range a.secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "xxxxx")
+		}
+	}
+	return s
 }
 
 // flags are the options every subcommand takes.
@@ -90,7 +114,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	if msg := err.Error(); strings.HasPrefix(msg, "refine:") {
+	if msg := a.scrub(err.Error()); strings.HasPrefix(msg, "refine:") {
 		fmt.Fprintln(a.stderr, msg) // the library's errors name it already
 	} else {
 		fmt.Fprintln(a.stderr, "refine:", msg)
@@ -159,7 +183,6 @@ func (f *flags) loopOptions(cmd *cobra.Command) ([]refine.Option, error) {
 		refine.WithMaxIterations(f.maxIterations),
 		refine.WithCandidates(f.candidates),
 		refine.WithHistory(f.history),
-		refine.WithRetry(refine.RetryPolicy{MaxRetries: f.retries}),
 	}
 	changed := cmd.Flags().Changed
 	if changed("temperature") {
@@ -198,9 +221,9 @@ func loadPrices(path string) (map[string]refine.Price, error) {
 }
 
 // session is what a command runs with: one Loop, built once and shared by
-// every worker, over providers wrapped once. Because all runs call through
-// the same RetryProvider, a Retry-After from the service pauses every
-// worker, and LimitProvider caps the calls in flight.
+// every worker, over one provider per model. Because all runs call through
+// the same adapter, which retries (see retryPolicy), a Retry-After from the
+// service pauses every worker; LimitProvider caps the calls in flight.
 type session struct {
 	models *models
 	loop   *refine.Loop
@@ -225,12 +248,12 @@ func (a *app) newSession(cmd *cobra.Command, f *flags, limit int) (*session, err
 	if err != nil {
 		return nil, err
 	}
-	policy := refine.RetryPolicy{MaxRetries: f.retries}
+	a.secrets = m.secrets
 	wrap := func(p refine.Provider) refine.Provider {
 		if limit > 0 {
 			p = refine.LimitProvider(p, limit)
 		}
-		return refine.RetryProvider(p, policy)
+		return record(p)
 	}
 	s := &session{models: m, gen: wrap(m.gen)}
 	s.judge = s.gen
@@ -268,6 +291,95 @@ func (s *session) cost(model string, u refine.Usage) (float64, bool) {
 		return 0, false
 	}
 	return refine.Cost(s.prices, model, u)
+}
+
+// requested are the models the session's providers were built for, as
+// they name them (a Model() string method; the adapters and wrappers have
+// one).
+func (m *models) requested() []string {
+	set := map[string]bool{}
+	for _, p := range []refine.Provider{m.gen, m.judge, m.pairwise} {
+		if named, ok := p.(interface{ Model() string }); ok && named.Model() != "" {
+			set[named.Model()] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+// answered collects the models that answered a run's calls, as the server
+// named them (Response.Model).
+type answered struct {
+	mu     sync.Mutex
+	models map[string]bool
+}
+
+func (r *answered) add(model string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.models == nil {
+		r.models = map[string]bool{}
+	}
+	r.models[model] = true
+}
+
+func (r *answered) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return sortedKeys(r.models)
+}
+
+// answeredKey is the context key of the *answered a task's calls are
+// recorded in.
+type answeredKey struct{}
+
+// recording returns ctx with r collecting the models of the calls made
+// under it, through the session's providers.
+func (r *answered) recording(ctx context.Context) context.Context {
+	return context.WithValue(ctx, answeredKey{}, r)
+}
+
+func recordAnswer(ctx context.Context, resp *refine.Response) {
+	if r, ok := ctx.Value(answeredKey{}).(*answered); ok && resp != nil {
+		r.add(resp.Model)
+	}
+}
+
+// recorder notes which model answered each call in the context's
+// *answered. It is transparent: it has the Model, Unwrap and (when p has
+// it) Stream methods of p, so wrapping changes neither what the Loop
+// finds through it nor whether answers stream.
+type recorder struct{ p refine.Provider }
+
+func (r *recorder) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	resp, err := r.p.Complete(ctx, req)
+	if err == nil {
+		recordAnswer(ctx, resp)
+	}
+	return resp, err
+}
+
+func (r *recorder) Model() string           { return modelName(r.p) }
+func (r *recorder) Unwrap() refine.Provider { return r.p }
+
+type streamRecorder struct {
+	*recorder
+	sp refine.StreamProvider
+}
+
+func (r *streamRecorder) Stream(ctx context.Context, req *refine.Request, delta func(string)) (*refine.Response, error) {
+	resp, err := r.sp.Stream(ctx, req, delta)
+	if err == nil {
+		recordAnswer(ctx, resp)
+	}
+	return resp, err
+}
+
+func record(p refine.Provider) refine.Provider {
+	r := &recorder{p}
+	if sp, ok := p.(refine.StreamProvider); ok {
+		return &streamRecorder{r, sp}
+	}
+	return r
 }
 
 func (a *app) isTerminal(w io.Writer) bool {

@@ -24,7 +24,7 @@ func (a *app) askCommand(f *flags) *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			query := strings.Join(args, " ")
-			if strings.TrimSpace(query) == "" {
+			if refine.IsBlank(query) {
 				return usageError{fmt.Errorf("ask: the question is empty")}
 			}
 			s, err := a.newSession(cmd, f, 0)
@@ -43,7 +43,7 @@ type roundKey struct{ round, candidate int }
 
 func (a *app) ask(ctx context.Context, f *flags, s *session, query, reference string) error {
 	out := a.stdout
-	p := &askPrinter{w: out, s: s, stream: f.candidates == 1, spent: map[roundKey]*spend{}}
+	p := &askPrinter{w: out, s: s, scrub: a.scrub, stream: f.candidates == 1, spent: map[roundKey]*spend{}}
 	if !f.json {
 		fmt.Fprintf(out, "model: %s\nquestion: %s\n\n", s.models.label, query)
 	}
@@ -55,7 +55,7 @@ func (a *app) ask(ctx context.Context, f *flags, s *session, query, reference st
 	if f.json {
 		line := resultLine{Query: query, Model: s.models.label, Result: res}
 		if err != nil {
-			line.Error = err.Error()
+			line.Error = a.scrub(err.Error())
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -99,6 +99,7 @@ type spend struct {
 type askPrinter struct {
 	w      io.Writer
 	s      *session
+	scrub  func(string) string
 	stream bool
 
 	mu        sync.Mutex
@@ -157,7 +158,7 @@ func (p *askPrinter) event(_ context.Context, e refine.Event) {
 		}
 	case refine.EventRetry:
 		p.endStream()
-		fmt.Fprintf(p.w, "         (retrying in %s: %v)\n", e.Delay.Round(time.Millisecond), e.Err)
+		fmt.Fprintf(p.w, "         (retrying in %s: %s)\n", e.Delay.Round(time.Millisecond), p.scrub(fmt.Sprint(e.Err)))
 	}
 }
 

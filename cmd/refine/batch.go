@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/selfrefine/refine"
 )
 
 // batchFlags are the options of batch and eval.
@@ -41,44 +44,55 @@ func (a *app) batchCommand(f *flags) *cobra.Command {
 
 Rerunning the same command resumes: ids already in --out are skipped, and a last line cut
 off by a kill, or runs interrupted by Ctrl-C, run again. --shard k/n splits the ids into n
-deterministic parts, so n machines can share a batch and concatenate their outputs.`,
+deterministic parts, so n machines can share a batch and concatenate their outputs.
+
+--out must not be the input file (by any name or link). An --out that is not a regular
+file (a pipe, a FIFO, /dev/stdout, /dev/null) is written without resume.`,
 		Example: `  refine batch --provider demo --in sample/tasks.jsonl --out results.jsonl
   refine batch --in tasks.jsonl --out part1.jsonl --shard 1/2 --concurrency 32`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.batch(cmd, f, b, nil)
+			_, err := a.batch(cmd, f, b, nil, outPath{flag: "--out", path: b.out})
+			return err
 		},
 	}
-	b.register(cmd, "results file, appended to and resumed (required)")
+	b.register(cmd, "results file, appended to and resumed (required; a pipe, FIFO or device is written without resume)")
 	return cmd
 }
 
 // batch runs the tasks of b.in, writing b.out; each task's line is made by
-// work (nil: the loop alone).
-func (a *app) batch(cmd *cobra.Command, f *flags, b *batchFlags, work func(ctx context.Context, s *session, t task) *resultLine) error {
+// work (nil: the loop alone). extra are further outputs of the command,
+// checked with --out against the input. It returns the tasks it read (the
+// input is read once: stdin has no second reading), the session and the
+// output, for eval's report; nil when it failed before running anything.
+func (a *app) batch(cmd *cobra.Command, f *flags, b *batchFlags, work func(ctx context.Context, s *session, t task) *resultLine, out outPath, extra ...outPath) (*batchRun, error) {
 	ctx := cmd.Context()
-	if b.in == "" || b.out == "" {
-		return usageError{errors.New("--in and --out are required")}
+	if b.in == "" || out.path == "" {
+		return nil, usageError{errors.New("--in and --out are required")}
 	}
 	if b.concurrency < 1 {
-		return usageError{fmt.Errorf("--concurrency %d: want at least 1", b.concurrency)}
+		return nil, usageError{fmt.Errorf("--concurrency %d: want at least 1", b.concurrency)}
 	}
 	sh, err := parseShard(b.shard)
 	if err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
-	tasks, err := a.loadTasks(b.in)
+	if err := checkPaths(b.in, a.stdin, append([]outPath{out}, extra...)...); err != nil {
+		return nil, usageError{err}
+	}
+	tasks, err := a.loadTasks(ctx, b.in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s, err := a.newSession(cmd, f, b.concurrency)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	out, err := openOutput(b.out, b.retryFailed)
+	o, err := openOutput(ctx, out.path, b.retryFailed, a.waiting)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	run := &batchRun{tasks: tasks, s: s, out: o}
 	var todo []task
 	inShard, skipped := 0, 0
 	for _, t := range tasks {
@@ -86,13 +100,13 @@ func (a *app) batch(cmd *cobra.Command, f *flags, b *batchFlags, work func(ctx c
 			continue
 		}
 		inShard++
-		if out.done[t.ID] {
+		if o.done[t.ID] {
 			skipped++
 			continue
 		}
 		todo = append(todo, t)
 	}
-	for _, n := range out.note {
+	for _, n := range o.note {
 		fmt.Fprintln(a.stderr, "refine:", n)
 	}
 	if !f.json {
@@ -100,46 +114,60 @@ func (a *app) batch(cmd *cobra.Command, f *flags, b *batchFlags, work func(ctx c
 			fmt.Fprintf(a.stdout, "model: %s\n", s.models.label)
 		}
 		if skipped > 0 {
-			fmt.Fprintf(a.stdout, "resuming %s: %d of %d tasks already done, %d to run\n", b.out, skipped, inShard, len(todo))
+			fmt.Fprintf(a.stdout, "resuming %s: %d of %d tasks already done, %d to run\n", out.path, skipped, inShard, len(todo))
 		}
 	}
 	if work == nil {
 		work = runTask
 	}
-	st, werr := a.runAll(ctx, f, s, b, todo, out, work)
-	if err := out.close(); werr == nil {
+	st, werr := a.runAll(ctx, f, s, b, todo, o, work)
+	if err := o.close(); werr == nil {
 		werr = err
 	}
 	if werr != nil {
-		return fmt.Errorf("writing %s: %w (the lines written so far are kept; rerun to resume)", b.out, werr)
+		return run, fmt.Errorf("writing %s: %w (the lines written so far are kept; rerun to resume)", out.path, werr)
 	}
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintf(a.stderr, "refine: interrupted: %d of %d tasks finished and written to %s (%d cut short, kept as interrupted); rerun the same command to resume\n",
-			st.done, len(todo), b.out, st.interrupted)
-		return exitError{exitInterrupted}
+			st.done, len(todo), out.path, st.interrupted)
+		return run, exitError{exitInterrupted}
 	case st.failed > 0:
-		fmt.Fprintf(a.stderr, "refine: %d of %d tasks failed; their errors are in %s (rerun with --retry-failed to run them again)\n", st.failed, len(todo), b.out)
-		return exitError{exitFailed}
+		fmt.Fprintf(a.stderr, "refine: %d of %d tasks failed; their errors are in %s (rerun with --retry-failed to run them again)\n", st.failed, len(todo), out.path)
+		return run, exitError{exitFailed}
 	}
-	return nil
+	return run, nil
 }
 
-func (a *app) loadTasks(path string) ([]task, error) {
-	if path == "-" {
-		t, err := readTasks(a.stdin, "stdin")
+// batchRun is what a batch read and wrote.
+type batchRun struct {
+	tasks []task
+	s     *session
+	out   *output
+}
+
+// loadTasks reads and checks every task of path ("-": stdin) before
+// anything runs. A signal stops it even while the input has no end yet (a
+// FIFO or a pipe whose writer stays open).
+func (a *app) loadTasks(ctx context.Context, path string) ([]task, error) {
+	var r io.Reader = a.stdin
+	name := "stdin"
+	if path != "-" {
+		file, err := openCtx(ctx, path, os.O_RDONLY, a.waiting)
 		if err != nil {
-			return nil, usageError{err}
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("interrupted while waiting for a writer of --in %s: %w", path, err)
+			}
+			return nil, usageError{fmt.Errorf("--in: %w", err)}
 		}
-		return t, nil
+		defer file.Close()
+		r, name = file, path
 	}
-	file, err := os.Open(path)
+	t, err := readCtx(ctx, r, func(r io.Reader) ([]task, error) { return readTasks(r, name) })
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--in: %w", err)}
-	}
-	defer file.Close()
-	t, err := readTasks(file, path)
-	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("interrupted while reading the tasks of %s: %w", name, err)
+		}
 		return nil, usageError{err}
 	}
 	return t, nil
@@ -147,8 +175,9 @@ func (a *app) loadTasks(path string) ([]task, error) {
 
 // runTask runs the loop on one task.
 func runTask(ctx context.Context, s *session, t task) *resultLine {
-	res, err := s.loop.Run(ctx, t.Query, s.taskOptions(t.Reference)...)
-	l := &resultLine{ID: t.ID, Result: res}
+	var seen answered
+	res, err := s.loop.Run(seen.recording(ctx), t.Query, s.taskOptions(t.Reference)...)
+	l := &resultLine{ID: t.ID, Result: res, Models: seen.list()}
 	if err != nil {
 		l.Error = err.Error()
 	}
@@ -162,6 +191,8 @@ type batchStats struct {
 	tokens              int
 	cost                float64
 	costKnown           bool
+	prices              bool            // --prices was given
+	unpriced            map[string]bool // models that answered and have no price in --prices
 	start               time.Time
 }
 
@@ -171,7 +202,7 @@ type batchStats struct {
 // what they have, which is written too.
 func (a *app) runAll(ctx context.Context, f *flags, s *session, b *batchFlags, todo []task, out *output,
 	work func(context.Context, *session, task) *resultLine) (batchStats, error) {
-	st := batchStats{total: len(todo), start: time.Now(), costKnown: s.prices != nil}
+	st := batchStats{total: len(todo), start: time.Now(), costKnown: s.prices != nil, prices: s.prices != nil, unpriced: map[string]bool{}}
 	prog := a.newProgress(f, len(todo))
 	defer prog.finish(&st)
 
@@ -188,6 +219,12 @@ func (a *app) runAll(ctx context.Context, f *flags, s *session, b *batchFlags, t
 				// Encoding here, on the workers, keeps the one writer
 				// from becoming the bottleneck of a large batch.
 				l := safeWork(runCtx, s, t, b.taskTimeout, work)
+				// A server may echo a credential into an error: the
+				// results file must not keep it.
+				l.Error = a.scrub(l.Error)
+				if l.Eval != nil {
+					l.Eval.Error = a.scrub(l.Eval.Error)
+				}
 				data, err := encode(l)
 				lines <- encoded{l, data, err}
 			}
@@ -225,6 +262,9 @@ func (a *app) runAll(ctx context.Context, f *flags, s *session, b *batchFlags, t
 			continue
 		}
 		written++
+		if out.lines != nil {
+			out.lines[l.ID] = l
+		}
 		switch {
 		case l.Interrupted:
 			st.interrupted++
@@ -243,6 +283,13 @@ func (a *app) runAll(ctx context.Context, f *flags, s *session, b *batchFlags, t
 			st.tokens += l.Eval.Usage.Total()
 			st.cost += l.Eval.Cost
 			st.costKnown = st.costKnown && l.Eval.CostKnown
+		}
+		if s.prices != nil {
+			for _, m := range l.Models {
+				if _, ok := refine.Cost(s.prices, m, refine.Usage{}); !ok {
+					st.unpriced[m] = true
+				}
+			}
 		}
 		prog.update(&st)
 		if a.afterWrite != nil {

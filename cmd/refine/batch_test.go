@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -265,6 +265,14 @@ func TestBadInputMakesNoCall(t *testing.T) {
 		{"bad json", []string{"batch", "--in", file("badjson.jsonl", "{\"id\": \"a\", \"query\": \"q\"}\n{\"id\": \"b\", \"query\": \"q\"\n"), "--out", out}, "badjson.jsonl:2: not valid JSON"},
 		{"missing id", []string{"batch", "--in", file("noid.jsonl", "{\"query\": \"q\"}\n"), "--out", out}, `noid.jsonl:1: field "id": missing`},
 		{"empty query", []string{"batch", "--in", file("emptyq.jsonl", "{\"id\": \"a\", \"query\": \"q\"}\n\n{\"id\": \"b\", \"query\": \"  \"}\n"), "--out", out}, `emptyq.jsonl:3: field "query": empty`},
+		// Issue 20, item 7: what Run refuses as blank, the input check refuses first.
+		{"zero-width query", []string{"batch", "--in", file("zwq.jsonl", "{\"id\": \"a\", \"query\": \"q\"}\n{\"id\": \"b\", \"query\": \"\u200b\"}\n"), "--out", out}, `zwq.jsonl:2: field "query": empty`},
+		{"BOM and Hangul filler query", []string{"batch", "--in", file("bomq.jsonl", "{\"id\": \"a\", \"query\": \"\ufeff\u3164 \"}\n{\"id\": \"b\", \"query\": \"q\"}\n"), "--out", out}, `bomq.jsonl:1: field "query": empty`},
+		{"zero-width id", []string{"batch", "--in", file("zwid.jsonl", "{\"id\": \"\u200d\", \"query\": \"q\"}\n"), "--out", out}, `zwid.jsonl:1: field "id": empty`},
+		{"zero-width question", []string{"ask", "\u200b"}, "the question is empty"},
+		// Issue 20, item 6: an output that cannot be made is a usage error.
+		{"out under a file", []string{"batch", "--in", good, "--out", filepath.Join(good, "x.jsonl")}, "--out: stat " + filepath.Join(good, "x.jsonl") + ": not a directory"},
+		{"out a directory", []string{"batch", "--in", good, "--out", dir}, "is a directory"},
 		{"query not a string", []string{"batch", "--in", file("numq.jsonl", "{\"id\": \"a\", \"query\": 7}\n"), "--out", out}, `numq.jsonl:1: field "query": want a string, got 7`},
 		{"id an object", []string{"batch", "--in", file("objid.jsonl", "{\"id\": {}, \"query\": \"q\"}\n"), "--out", out}, `objid.jsonl:1: field "id": want a string or an integer`},
 		{"duplicate id", []string{"batch", "--in", file("dup.jsonl", "{\"id\": \"a\", \"query\": \"q\"}\n{\"id\": \"b\", \"query\": \"q\"}\n{\"id\": \"a\", \"query\": \"질문\"}\n"), "--out", out}, `dup.jsonl:3: id "a" is already used on line 1`},
@@ -404,48 +412,84 @@ func TestBatchProgress(t *testing.T) {
 	}
 }
 
+// When the cost is unknown the progress line says why: no --prices, or
+// the models --prices has no price for, by name (issue 20, item 22).
+func TestProgressNamesModelWithoutPrice(t *testing.T) {
+	dir := t.TempDir()
+	in := writeTasks(t, dir, 2)
+	tests := []struct {
+		name   string
+		prices []string // models priced; nil: no --prices
+		json   bool
+		want   string
+	}{
+		{"no --prices", nil, false, "cost unknown (no --prices)"},
+		{"model missing", []string{"gpt-4o"}, false, `cost unknown (--prices has no price for "counting")`},
+		{"model missing, json", []string{"gpt-4o"}, true, `"unpriced_models":["counting"]`},
+		{"model priced", []string{"counting"}, false, "$0.0002"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := batchArgs(in, filepath.Join(t.TempDir(), "out.jsonl"))
+			if tt.prices != nil {
+				args = append(args, "--prices", writePrices(t, tt.prices...))
+			}
+			if tt.json {
+				args = append(args, "--json")
+			}
+			a := newTestApp(&countingModel{})
+			if code := a.run(t, context.Background(), args...); code != exitOK {
+				t.Fatalf("exit %d; stderr:\n%s", code, a.errOut)
+			}
+			if !strings.Contains(a.out.String(), tt.want) {
+				t.Errorf("stdout lacks %q:\n%s", tt.want, a.out)
+			}
+		})
+	}
+}
+
 // A Retry-After from the service pauses every worker, not just the one
-// that received it: all runs call through one RetryProvider.
+// that received it: every run calls through the one provider that
+// retries (the adapter, see retryPolicy), here the real OpenAI adapter
+// against a server on loopback.
 func TestBatchRetryAfterPausesAllWorkers(t *testing.T) {
-	const pause = 300 * time.Millisecond
+	const pause = time.Second // Retry-After counts whole seconds
+	srv := newChatServer(t, "gpt-4o-mini")
+	srv.reject = func(n int) (int, http.Header, string) {
+		if n == 1 {
+			return http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}},
+				`{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`
+		}
+		return 0, nil, ""
+	}
+	t.Setenv("OPENAI_BASE_URL", srv.URL+"/v1")
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_MODEL", "")
 	dir := t.TempDir()
 	in, out := writeTasks(t, dir, 8), filepath.Join(dir, "results.jsonl")
-	// Calls take a while, so that the other workers call again during
-	// the pause.
-	m := &countingModel{latency: 20 * time.Millisecond}
-	var (
-		mu       sync.Mutex
-		limited  time.Time // when the rate-limit reply was sent
-		starts   []time.Time
-		rejected bool
-	)
-	p := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
-		mu.Lock()
-		now := time.Now()
-		starts = append(starts, now)
-		first := !rejected
-		if first {
-			rejected, limited = true, now
-		}
-		mu.Unlock()
-		if first {
-			return nil, &refine.ProviderError{Kind: refine.ErrRateLimited, Provider: "test", StatusCode: 429, RetryAfter: pause}
-		}
-		return m.Complete(ctx, req)
-	})
-	a := newTestApp(p)
-	if code := a.run(t, context.Background(), batchArgs(in, out, "--concurrency", "4")...); code != exitOK {
+	a := newTestApp(nil)
+	a.getenv = os.Getenv
+	if code := a.run(t, context.Background(), append(batchArgs(in, out, "--concurrency", "4"), "--provider", "openai")...); code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, a.errOut)
 	}
 	checkComplete(t, out, 8)
-	// Calls that began before the reply was out are not held; every call
-	// that began after it waited the pause out. (A 5 ms grace covers a call
-	// that passed the pause check just before the reply.)
-	mu.Lock()
-	defer mu.Unlock()
-	for _, s := range starts {
-		if d := s.Sub(limited); d > 5*time.Millisecond && d < pause {
-			t.Errorf("a call started %v after the Retry-After reply, within the %v pause", d.Round(time.Millisecond), pause)
+	// Once the client has read the 429, every worker holds its calls
+	// until the Retry-After has passed. Until it has read it, the others
+	// go on (a few requests, more on a loaded machine); without a shared
+	// pause they would run the rest of the batch, 28 requests, in that
+	// second. So most of the batch must come after it.
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.starts) != 8*callsPerTask+1 {
+		t.Errorf("%d requests, want %d (one retried)", len(srv.starts), 8*callsPerTask+1)
+	}
+	limited, early := srv.starts[0], 0
+	for _, s := range srv.starts[1:] {
+		if d := s.Sub(limited); d > 0 && d < pause {
+			early++
 		}
+	}
+	if early >= len(srv.starts)/2 {
+		t.Errorf("%d of %d requests came within the %v Retry-After after the 429; want most of them after it", early, len(srv.starts), pause)
 	}
 }

@@ -58,15 +58,17 @@ the worst cases side by side.`,
 			if report == "" {
 				return usageError{errors.New("--report is required")}
 			}
-			if b.out == "" {
-				b.out = strings.TrimSuffix(report, filepath.Ext(report)) + ".jsonl"
+			out := outPath{flag: "--out", path: b.out}
+			if out.path == "" {
+				out.path = strings.TrimSuffix(report, filepath.Ext(report)) + ".jsonl"
+				out.derived = "the default: --report's name with .jsonl"
 			}
-			berr := a.batch(cmd, f, b, evalTask)
+			run, berr := a.batch(cmd, f, b, evalTask, out, outPath{flag: "--report", path: report})
 			var ee exitError
 			if berr != nil && !(errors.As(berr, &ee) && ee.code == exitFailed) {
 				return berr // interrupted or unusable: no report of a partial run
 			}
-			if err := a.writeEvalReport(cmd, f, b, report); err != nil {
+			if err := a.writeEvalReport(f, b, run, out.path, report); err != nil {
 				return err
 			}
 			return berr
@@ -78,10 +80,14 @@ the worst cases side by side.`,
 }
 
 // evalTask runs the loop, then compares its answer with the first draft.
+// Every call is counted, a failed comparison's included: its tokens were
+// spent, and the results must say so.
 func evalTask(ctx context.Context, s *session, t task) *resultLine {
 	var mu sync.Mutex
-	out := &evalOutcome{}
+	var seen answered
+	out := &evalOutcome{CostKnown: s.prices != nil}
 	out.SingleCall.CostKnown = s.prices != nil
+	ctx = seen.recording(ctx)
 	observe := refine.WithObserver(func(_ context.Context, e refine.Event) {
 		if e.Kind == refine.EventCall && e.Round == 0 && e.Candidate == 0 && e.Stage == "draft" && e.Response != nil {
 			c, ok := s.cost(e.Response.Model, e.Response.Usage)
@@ -94,23 +100,37 @@ func evalTask(ctx context.Context, s *session, t task) *resultLine {
 	})
 	res, err := s.loop.Run(ctx, t.Query, append(s.taskOptions(t.Reference), observe)...)
 	l := &resultLine{ID: t.ID, Result: res, Eval: out}
+	defer func() { l.Models = seen.list() }()
 	if err != nil {
 		l.Error = err.Error()
 		return l
 	}
 	// The comparison calls through the session's shared provider, so the
 	// Retry-After pause and the call limit hold for it too; this wrapper
-	// only prices what it returns.
-	var cost float64
-	known := s.prices != nil
+	// only counts and prices what each call spent. A failed call's tokens
+	// come from its error (refine.UsageOf), priced as the model it was
+	// sent to.
+	var (
+		spent refine.Usage
+		cost  float64
+		known = s.prices != nil
+	)
 	priced := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
 		resp, err := s.pairwiseP.Complete(ctx, req)
+		var u refine.Usage
+		model := modelName(s.pairwiseP)
 		if err == nil && resp != nil {
-			c, ok := s.cost(resp.Model, resp.Usage)
-			mu.Lock()
-			cost, known = cost+c, known && ok
-			mu.Unlock()
+			u, model = resp.Usage, resp.Model
+		} else {
+			u = refine.UsageOf(err)
 		}
+		if u == (refine.Usage{}) {
+			return resp, err
+		}
+		c, ok := s.cost(model, u)
+		mu.Lock()
+		spent, cost, known = spent.Add(u), cost+c, known && ok
+		mu.Unlock()
 		return resp, err
 	})
 	var jopts []refine.JudgeOption
@@ -119,6 +139,9 @@ func evalTask(ctx context.Context, s *session, t task) *resultLine {
 	}
 	// A is the refined answer, B the first draft.
 	c, err := refine.NewPairwiseJudge(priced, jopts...).Compare(ctx, t.Query, res.Answer, res.Attempts[0].Answer)
+	mu.Lock()
+	defer mu.Unlock()
+	out.Usage, out.Cost, out.CostKnown = spent, cost, known
 	if err != nil {
 		out.Error = err.Error()
 		l.Error = "comparing with the first draft: " + err.Error()
@@ -128,16 +151,24 @@ func evalTask(ctx context.Context, s *session, t task) *resultLine {
 	out.Winner = name[c.Winner]
 	out.Orders = [2]string{name[c.Orders[0]], name[c.Orders[1]]}
 	out.Explanations = c.Explanations
-	out.Usage = c.Usage
-	mu.Lock()
-	out.Cost, out.CostKnown = cost, known
-	mu.Unlock()
 	return l
+}
+
+// modelName is the model p names, if it names one.
+func modelName(p refine.Provider) string {
+	if named, ok := p.(interface{ Model() string }); ok {
+		return named.Model()
+	}
+	return ""
 }
 
 // evalStats is what the report shows.
 type evalStats struct {
-	Model     string    `json:"model"`
+	Model string `json:"model"` // what was requested, as the user configured it
+	// Answered names the models that answered, as the servers reported
+	// them, when they differ from the requested ones.
+	Answered  string    `json:"answered_by,omitempty"`
+	answered  []string  // every model that answered, sorted
 	Simulated bool      `json:"simulated"`
 	Generated time.Time `json:"generated"`
 	Options   string    `json:"options"`
@@ -189,6 +220,7 @@ type worstCase struct {
 // computeStats summarises the result lines of tasks.
 func computeStats(tasks []task, lines map[string]*resultLine, costKnown bool) *evalStats {
 	st := &evalStats{Tasks: len(tasks), CostKnown: costKnown}
+	models := map[string]bool{}
 	byRound := map[int][]float64{}
 	stops := map[string]int{}
 	fails := map[string]int{}
@@ -209,6 +241,9 @@ func computeStats(tasks []task, lines map[string]*resultLine, costKnown bool) *e
 				msg = msg[:i]
 			}
 			fails[clip(msg, 160)]++
+		}
+		for _, m := range l.Models {
+			models[m] = true
 		}
 		r := l.Result
 		if r == nil || len(r.Attempts) == 0 {
@@ -254,6 +289,7 @@ func computeStats(tasks []task, lines map[string]*resultLine, costKnown bool) *e
 		st.SingleCost += l.Eval.SingleCall.Cost
 		st.CostKnown = st.CostKnown && r.CostKnown && l.Eval.SingleCall.CostKnown
 	}
+	st.answered = sortedKeys(models)
 	st.Judged = len(judged)
 	if st.Judged > 0 {
 		n := float64(st.Judged)
@@ -336,25 +372,28 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-// writeEvalReport reads the results of this input back (earlier, resumed
-// runs included) and writes the report.
-func (a *app) writeEvalReport(cmd *cobra.Command, f *flags, b *batchFlags, path string) error {
-	tasks, err := a.loadTasks(b.in)
-	if err != nil {
-		return err
-	}
+// writeEvalReport writes the report of run: the tasks it read (the input
+// is not read again: stdin has no second reading) and their result lines,
+// read back from a regular results file (earlier, resumed runs included)
+// or, for an output that cannot be read back (a pipe, /dev/null), this
+// run's.
+func (a *app) writeEvalReport(f *flags, b *batchFlags, run *batchRun, outPath, path string) error {
 	sh, _ := parseShard(b.shard)
-	tasks = slices.DeleteFunc(tasks, func(t task) bool { return !sh.has(t.ID) })
-	lines, err := readResults(b.out)
-	if err != nil {
-		return err
+	tasks := slices.DeleteFunc(slices.Clone(run.tasks), func(t task) bool { return !sh.has(t.ID) })
+	lines := run.out.lines
+	if lines == nil {
+		var err error
+		if lines, err = readResults(outPath); err != nil {
+			return err
+		}
 	}
-	m, err := a.setupModels(cmd.Context(), f)
-	if err != nil {
-		return err
-	}
+	m := run.s.models
 	st := computeStats(tasks, lines, f.prices != "")
 	st.Model, st.Simulated, st.Generated = m.label, m.simulated, time.Now().UTC()
+	st.Answered = answeredText(st.answered, m.requested())
+	for i := range st.Failures {
+		st.Failures[i].Name = a.scrub(st.Failures[i].Name)
+	}
 	st.Options = fmt.Sprintf("threshold %s, max iterations %d, candidates %d, history %d",
 		fmtScore(f.threshold), f.maxIterations, f.candidates, f.history)
 	html, err := renderReport(st)
@@ -366,9 +405,26 @@ func (a *app) writeEvalReport(cmd *cobra.Command, f *flags, b *batchFlags, path 
 	}
 	if f.json {
 		// One line, after the progress lines: the output stays JSON Lines.
-		return json.NewEncoder(a.stdout).Encode(map[string]any{"event": "report", "report": path, "results": b.out, "stats": st})
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"event": "report", "report": path, "results": outPath, "stats": st})
 	}
 	fmt.Fprintf(a.stdout, "\nrefined vs first draft: %d wins, %d ties, %d losses (of %d compared)\n", st.Wins, st.Ties, st.Losses, st.Judged)
-	fmt.Fprintf(a.stdout, "report: %s\nresults: %s\n", path, b.out)
+	fmt.Fprintf(a.stdout, "report: %s\nresults: %s\n", path, outPath)
 	return nil
+}
+
+// answeredText names the models that answered when they are not the ones
+// requested (a server that serves another model than the one named, such
+// as a llama.cpp server answering with its model file's path); "" when
+// they are the same, or nothing was answered.
+func answeredText(answered, requested []string) string {
+	if len(answered) == 0 || slices.Equal(answered, requested) {
+		return ""
+	}
+	names := slices.Clone(answered)
+	for i, n := range names {
+		if n == "" {
+			names[i] = "(a model the server did not name)"
+		}
+	}
+	return strings.Join(names, ", ")
 }

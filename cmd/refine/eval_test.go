@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	stdhtml "html"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,4 +234,128 @@ func inspect(t *testing.T, browser, dir, name string, html []byte, width int) pa
 		}
 	}
 	return got
+}
+
+// namedModel is countingModel with a name, as the adapters have.
+type namedModel struct{ *countingModel }
+
+func (namedModel) Model() string { return "counting" }
+
+// writePrices writes a LiteLLM prices file with the given models.
+func writePrices(t *testing.T, models ...string) string {
+	t.Helper()
+	prices := map[string]any{}
+	for _, m := range models {
+		prices[m] = map[string]any{"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}
+	}
+	data, _ := json.Marshal(prices)
+	path := filepath.Join(t.TempDir(), "prices.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A comparison whose second order fails after the first succeeded still
+// counts what it spent: the first order's tokens and a failed call's own
+// (refine.UsageOf), in the results file, the dollars and the progress
+// line (issue 20, item 21).
+func TestEvalCountsFailedComparison(t *testing.T) {
+	first := refine.Usage{InputTokens: 100, OutputTokens: 20}
+	failed := refine.Usage{InputTokens: 40}
+	m := namedModel{&countingModel{}}
+	answered := make(chan struct{})
+	var once sync.Once
+	p := struct {
+		refine.ProviderFunc
+		namedModel
+	}{ProviderFunc: func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+		if !isPairwise(req) {
+			return m.Complete(ctx, req)
+		}
+		isFirst := false
+		once.Do(func() { isFirst = true })
+		if isFirst {
+			defer close(answered)
+			return &refine.Response{Text: "A is better.\n[[A]]", Model: "counting", FinishReason: refine.FinishStop, Usage: first}, nil
+		}
+		<-answered // the other order fails after this one succeeded
+		return nil, refine.WithUsage(fmt.Errorf("reply cut off: %w", refine.ErrInvalidRequest), failed)
+	}, namedModel: m}
+	dir := t.TempDir()
+	in := writeTasks(t, dir, 1)
+	a := newTestApp(p)
+	code := a.run(t, context.Background(), "eval", "--in", in, "--report", filepath.Join(dir, "r.html"),
+		"--max-iterations", "1", "--threshold", "9", "--prices", writePrices(t, "counting"))
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, a.errOut)
+	}
+	lines := readLines(t, filepath.Join(dir, "r.jsonl"))
+	if len(lines) != 1 || lines[0].Eval == nil {
+		t.Fatalf("lines %+v, want one with an eval outcome", lines)
+	}
+	e := lines[0].Eval
+	want := first.Add(failed)
+	wantCost, _ := refine.Cost(map[string]refine.Price{"counting": {Input: 1, Output: 2}}, "counting", want)
+	if e.Usage != want || math.Abs(e.Cost-wantCost) > 1e-12 || !e.CostKnown {
+		t.Errorf("eval usage %+v, cost %g (known %v); want %+v, %g, known", e.Usage, e.Cost, e.CostKnown, want, wantCost)
+	}
+	if !strings.Contains(lines[0].Error, "comparing with the first draft") || e.Error == "" {
+		t.Errorf("line error %q, eval error %q; want the comparison's failure", lines[0].Error, e.Error)
+	}
+	loop := lines[0].Result.Usage.Total()
+	if wantLine := fmt.Sprintf("%d tokens", loop+want.Total()); !strings.Contains(a.out.String(), wantLine) {
+		t.Errorf("progress lacks %q (loop %d + comparison %d):\n%s", wantLine, loop, want.Total(), a.out)
+	}
+}
+
+// The report's header names the model that answered (Response.Model, a
+// llama.cpp server's model file) next to the one requested when they
+// differ, and only the requested one when they agree (issue 20, item 23).
+func TestEvalReportNamesAnsweringModel(t *testing.T) {
+	const gguf = "/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
+	tests := []struct {
+		served       string
+		want, banned []string
+	}{
+		{gguf, []string{"OpenAI-compatible at", ", gpt-4o-mini", "answered by: " + gguf}, nil},
+		{"gpt-4o-mini", []string{", gpt-4o-mini"}, []string{"answered by"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.served, func(t *testing.T) {
+			srv := newChatServer(t, tt.served)
+			t.Setenv("OPENAI_BASE_URL", srv.URL+"/v1")
+			t.Setenv("OPENAI_API_KEY", "")
+			t.Setenv("OPENAI_MODEL", "")
+			dir := t.TempDir()
+			a := newTestApp(nil)
+			a.getenv = os.Getenv
+			report := filepath.Join(dir, "r.html")
+			code := a.run(t, context.Background(), "eval", "--provider", "openai", "--model", "gpt-4o-mini", "--in", writeTasks(t, dir, 2),
+				"--report", report, "--max-iterations", "1", "--threshold", "9")
+			if code != exitOK {
+				t.Fatalf("exit %d; stderr:\n%s", code, a.errOut)
+			}
+			html, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			header := regexp.MustCompile(`<p class="meta">.*?</p>`).FindString(string(html))
+			for _, w := range tt.want {
+				if !strings.Contains(header, stdhtml.EscapeString(w)) {
+					t.Errorf("header %q lacks %q", header, w)
+				}
+			}
+			for _, b := range tt.banned {
+				if strings.Contains(header, b) {
+					t.Errorf("header %q has %q", header, b)
+				}
+			}
+			for _, l := range readLines(t, filepath.Join(dir, "r.jsonl")) {
+				if !slices.Equal(l.Models, []string{tt.served}) {
+					t.Errorf("line %s: models %q, want [%q]", l.ID, l.Models, tt.served)
+				}
+			}
+		})
+	}
 }

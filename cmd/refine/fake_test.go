@@ -113,3 +113,20 @@ func writeTasks(t testing.TB, dir string, n int) string {
 	}
 	return path
 }
+
+// pairwiseModel answers the pairwise judge's requests "[[A]]" (the
+// refined answer wins) and passes every other request to the model.
+type pairwiseModel struct{ refine.Provider }
+
+func (p pairwiseModel) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	if isPairwise(req) {
+		return &refine.Response{Text: "A is better.\n[[A]]", Model: "counting", FinishReason: refine.FinishStop,
+			Usage: refine.Usage{InputTokens: 30, OutputTokens: 7}}, nil
+	}
+	return p.Provider.Complete(ctx, req)
+}
+
+// isPairwise tells the pairwise judge's requests by their system prompt.
+func isPairwise(req *refine.Request) bool {
+	return len(req.Messages) > 0 && strings.Contains(req.Messages[0].Content, "Two AI assistants, A and B")
+}

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,6 +112,9 @@ func (p *progress) line(st *batchStats, kind string) {
 		if st.costKnown {
 			m["cost_usd"] = st.cost
 		}
+		if len(st.unpriced) > 0 {
+			m["unpriced_models"] = sortedKeys(st.unpriced)
+		}
 		b, _ := json.Marshal(m)
 		fmt.Fprintf(p.w, "%s\n", b)
 		return
@@ -121,11 +127,35 @@ func (p *progress) line(st *batchStats, kind string) {
 		kind, st.done, st.total, st.failed, rate, etaText, count(st.tokens), costText(st), elapsed.Round(100*time.Millisecond))
 }
 
+// costText says what the tasks cost, or why that is unknown: naming the
+// models --prices lacks tells the user what to add.
 func costText(st *batchStats) string {
-	if !st.costKnown {
+	switch {
+	case st.costKnown:
+		return fmt.Sprintf("$%.4f", st.cost)
+	case !st.prices:
 		return "cost unknown (no --prices)"
+	case len(st.unpriced) > 0:
+		names := sortedKeys(st.unpriced)
+		for i, n := range names {
+			if n == "" {
+				names[i] = "(a model the server did not name)"
+			} else {
+				names[i] = strconv.Quote(n)
+			}
+		}
+		return "cost unknown (--prices has no price for " + strings.Join(names, ", ") + ")"
 	}
-	return fmt.Sprintf("$%.4f", st.cost)
+	return "cost unknown (a call had no price in --prices)"
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func count(n int) string {

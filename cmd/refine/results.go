@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,10 @@ type resultLine struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Eval is set by refine eval.
 	Eval *evalOutcome `json:"eval,omitempty"`
+	// Models are the models that answered the task's calls, as the
+	// server named them (Response.Model): what ran, which may not be
+	// what was asked for.
+	Models []string `json:"models,omitempty"`
 }
 
 // resumeLine is what resuming needs to know of a line.
@@ -38,38 +43,85 @@ type resumeLine struct {
 
 // output is the results file, opened for appending.
 type output struct {
-	f    *os.File
-	done map[string]bool // ids with a kept line
-	note []string        // what resuming repaired, for the user
+	f       *os.File
+	regular bool            // a regular file: resumed, and synced at the end
+	done    map[string]bool // ids with a kept line
+	note    []string        // what resuming repaired, for the user
+	// lines are this run's lines, kept when the output cannot be read
+	// back (not a regular file), for eval's report.
+	lines map[string]*resultLine
 }
 
-// openOutput opens path to append results, resuming what is there. Lines
-// that must be redone are removed first: a last line cut off by a kill
-// (no newline at its end), runs that were interrupted and, with
-// retryFailed, runs that failed. When anything is removed the kept lines
-// are written to a temporary file that then replaces path, so a crash
-// during the repair leaves the old file whole. A complete line that is not
-// a result (other than the last, which a crash may have left half
-// written) is an error: the file may not be ours.
-func openOutput(path string, retryFailed bool) (*output, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+// openOutput opens path to append results, resuming what is there.
+// Every error it returns but an interruption is a usage error: no model
+// has been called yet.
+//
+// Only a regular file is resumed. Anything else (a pipe, a FIFO,
+// /dev/stdout, /dev/null, a terminal) is written without resume and never
+// read: reading it could wait forever for an end that never comes (a FIFO
+// with no writer, the pipe behind /dev/stdout) or consume what another
+// process is meant to read. A FIFO with no reader yet is waited for, until
+// ctx ends.
+//
+// When resuming, lines that must be redone are removed first: a last line
+// cut off by a kill (no newline at its end), runs that were interrupted
+// and, with retryFailed, runs that failed. When anything is removed the
+// kept lines are written to a temporary file that then replaces path, so
+// a crash during the repair leaves the old file whole. A line that is not
+// a result line (a JSON object with "id" and "result"), other than a last
+// line cut off mid-write, is an error: the file may not be ours, and
+// "repairing" it would destroy it.
+func openOutput(ctx context.Context, path string, retryFailed bool, waiting func(string)) (*output, error) {
+	o, err := openOutputFile(ctx, path, retryFailed, waiting)
+	if err != nil && ctx.Err() == nil {
+		var ue usageError
+		if !errors.As(err, &ue) {
+			err = usageError{fmt.Errorf("--out: %w", err)}
+		}
+	}
+	return o, err
+}
+
+func openOutputFile(ctx context.Context, path string, retryFailed bool, waiting func(string)) (*output, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, err
 		}
-		return &output{f: f, done: map[string]bool{}}, nil
+		return &output{f: f, regular: true, done: map[string]bool{}}, nil
+	case err != nil:
+		return nil, err
+	case fi.IsDir():
+		return nil, fmt.Errorf("%s is a directory; want a file", path)
+	case !fi.Mode().IsRegular():
+		f, err := openCtx(ctx, path, os.O_WRONLY|os.O_APPEND, waiting)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("interrupted while waiting for a reader of --out %s: %w", path, err)
+			}
+			return nil, err
+		}
+		return &output{f: f, done: map[string]bool{}, lines: map[string]*resultLine{}}, nil
 	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	o := &output{done: map[string]bool{}}
+	o := &output{regular: true, done: map[string]bool{}}
 	removed := false
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if last := lines[len(lines)-1]; len(last) == 0 {
-		lines = lines[:len(lines)-1]
-	} else {
-		lines = lines[:len(lines)-1]
+	last := lines[len(lines)-1]
+	lines = lines[:len(lines)-1]
+	if len(last) > 0 {
+		// A kill mid-write leaves a line without its newline. A whole
+		// object there that is not a result line (a task, say) was not
+		// written by us: "repairing" it would destroy it.
+		var r resumeLine
+		if json.Valid(last) && (json.Unmarshal(last, &r) != nil || r.ID == "" || r.Result == nil) {
+			return nil, usageError{fmt.Errorf("%s:%d: the last line is whole JSON but not a result line of refine (want \"id\" and \"result\"): the file may not be a results file; move it away or give another --out", path, len(lines)+1)}
+		}
 		removed = true
 		o.note = append(o.note, fmt.Sprintf("%s: the last line was cut off (%d bytes, no newline); its task will run again", path, len(last)))
 	}
@@ -83,14 +135,8 @@ func openOutput(path string, retryFailed bool) (*output, error) {
 			removed = true
 			continue
 		}
-		if err := json.Unmarshal(line, &parsed[i]); err != nil || parsed[i].ID == "" {
-			if i == len(lines)-1 {
-				o.note = append(o.note, fmt.Sprintf("%s:%d: the last line is not a whole result; its task will run again", path, i+1))
-				removed = true
-				parsed[i].ID = ""
-				continue
-			}
-			return nil, usageError{fmt.Errorf("%s:%d: not a result line of refine (want a JSON object with \"id\"); move the file away or fix the line", path, i+1)}
+		if err := json.Unmarshal(line, &parsed[i]); err != nil || parsed[i].ID == "" || parsed[i].Result == nil {
+			return nil, usageError{fmt.Errorf("%s:%d: not a result line of refine (want a JSON object with \"id\" and \"result\"); move the file away, fix the line or give another --out", path, i+1)}
 		}
 		lastOf[parsed[i].ID] = i
 	}
@@ -171,8 +217,14 @@ func (o *output) write(line []byte) error {
 	return err
 }
 
+// close syncs a regular file, so that a crash after the command said it
+// was done loses nothing, and closes it. Devices and pipes have nothing to
+// sync (fsync fails with EINVAL on /dev/null): they are closed only.
 func (o *output) close() error {
-	serr := o.f.Sync()
+	var serr error
+	if o.regular {
+		serr = o.f.Sync()
+	}
 	if err := o.f.Close(); err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/selfrefine/refine"
 )
 
 // task is one line of the input: {"id": ..., "query": ..., "reference": ...}.
@@ -90,7 +92,7 @@ func parseTask(line []byte) (task, error) {
 func parseID(raw json.RawMessage) (string, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		if strings.TrimSpace(s) == "" {
+		if refine.IsBlank(s) {
 			return "", errors.New("empty")
 		}
 		return s, nil
@@ -113,8 +115,8 @@ func stringField(fields map[string]json.RawMessage, name string, required bool) 
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", fmt.Errorf("field %q: want a string, got %s", name, clip(string(raw), 40))
 	}
-	if required && strings.TrimSpace(s) == "" {
-		return "", fmt.Errorf("field %q: empty", name)
+	if required && refine.IsBlank(s) {
+		return "", fmt.Errorf("field %q: empty (no visible character)", name)
 	}
 	return s, nil
 }

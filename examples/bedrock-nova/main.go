@@ -1,5 +1,13 @@
-// Bedrock-nova: Amazon Nova Lite drafts Korean code, judges and refines it (Self-Refine on Bedrock, in Go); prints both answers.
-// Run: AWS_REGION=us-east-1 go run ./examples/bedrock-nova (BEDROCK_MODEL_ID for another model; no AWS setup: a SIMULATED model)
+// Bedrock-nova: Amazon Nova Lite on Bedrock drafts a Korean coding answer,
+// judges it and refines it (Self-Refine), and prints the first draft and the
+// best answer with their scores.
+//
+//	AWS_REGION=us-east-1 go run ./examples/bedrock-nova   # AWS credentials from env, profile or SSO
+//	go run ./examples/bedrock-nova -demo
+//
+// BEDROCK_MODEL_ID picks another model. -demo (or REFINE_DEMO=1) runs on
+// refinetest.Simulator, which is not a model: every line printed is then
+// labelled "[simulated]".
 package main
 
 import (
@@ -9,106 +17,50 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
 
 	"github.com/selfrefine/refine"
 	"github.com/selfrefine/refine/provider/bedrock"
+	"github.com/selfrefine/refine/refinetest"
 )
 
-// A Korean request and system prompt, as a Korean service would send them.
-const (
-	defaultQuery = "파이썬으로 웹 스크래핑하는 코드를 작성해주세요."
-	systemPrompt = "당신은 유용한 AI 비서입니다. 사용자의 질문에 정확하고 도움이 되는 답변을 제공하세요."
-)
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
 
-func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
-
-// run is main without the process, so that the test can call it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bedrock-nova", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	demo := fs.Bool("demo", false, "run the SIMULATED model even when AWS is configured")
-	rounds := fs.Int("rounds", 2, "refinement rounds after the first draft ")
-	maxTokens := fs.Int("max-tokens", 500, "cap on each answer's tokens; 500 can cut long code off")
-	if err := fs.Parse(args); err != nil {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("bedrock-nova", flag.ContinueOnError)
+	demo := flags.Bool("demo", os.Getenv("REFINE_DEMO") == "1", "run on refinetest.Simulator, a stand-in that is not a model")
+	if flags.Parse(args) != nil {
 		return 2
 	}
-	query := cmp.Or(strings.TrimSpace(strings.Join(fs.Args(), " ")), defaultQuery)
+	query := cmp.Or(strings.Join(flags.Args(), " "), "파이썬으로 웹 스크래핑하는 코드를 작성해주세요.")
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
-
-	var p refine.Provider
-	var label string
-	if *demo || !awsConfigured(getenv) {
-		if !*demo {
-			fmt.Fprintln(stdout, "No AWS configuration (AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_BEARER_TOKEN_BEDROCK or ~/.aws): running a SIMULATED model.")
-		}
-		p, label = simulatedNova(), "SIMULATED Nova Lite (canned replies, not a real model)"
+	var p refine.Provider = simulatedNova()
+	if *demo {
+		stdout, stderr = refinetest.SimulatedWriter(stdout), refinetest.SimulatedWriter(stderr)
+	} else if m, err := bedrock.FromEnv(ctx); err != nil { // region, credentials, BEDROCK_MODEL_ID (default Nova Lite)
+		fmt.Fprintf(stderr, "%v\nSet AWS_REGION and AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE,\nor AWS_BEARER_TOKEN_BEDROCK), or run with -demo (REFINE_DEMO=1) to see the loop on a simulated model.\n", err)
+		return 2
 	} else {
-		bp, err := bedrock.FromEnv(ctx) // region, credentials, BEDROCK_MODEL_ID (default Nova Lite)
-		if err != nil {
-			fmt.Fprintln(stderr, "bedrock-nova:", err)
-			return 1
-		}
-		p, label = bp, "Amazon Bedrock, "+bp.Model()
+		p = m
 	}
-	fmt.Fprintf(stdout, "모델: %s\n질문: %s\n", label, query)
-	if err := selfRefine(ctx, p, query, *rounds, *maxTokens, stdout); err != nil {
+
+	res, err := refine.Run(ctx, query,
+		refine.WithProvider(p), // one model drafts, judges and refines
+		refine.WithSystemPrompt("당신은 유용한 AI 비서입니다. 사용자의 질문에 정확하고 도움이 되는 답변을 제공하세요."),
+		refine.WithTemperature(0.7), refine.WithTopP(0.9), refine.WithMaxTokens(500), // the judge keeps temperature 0
+		refine.WithMaxIterations(2),
+	)
+	if res == nil {
+		fmt.Fprintln(stderr, "bedrock-nova:", err) // not even the draft was judged
+		return 1
+	}
+	draft := res.Attempts[0]
+	fmt.Fprintf(stdout, "=== 초기 응답 (점수 %.1f/10) ===\n%s\n심사 의견: %q\n\n", draft.Verdict.Score, draft.Answer, draft.Verdict.Issues)
+	fmt.Fprintf(stdout, "=== 개선된 최종 응답 (시도 %d/%d, 점수 %.1f/10, 종료: %s, 토큰 %d) ===\n%s\n",
+		res.Best+1, len(res.Attempts), res.Score, res.StopReason, res.Usage.Total(), res.Answer)
+	if err != nil { // a later round failed: the best answer so far is shown above
 		fmt.Fprintln(stderr, "bedrock-nova:", err)
 		return 1
 	}
 	return 0
-}
-
-// selfRefine drafts an answer with Nova's usual sampling settings
-// (temperature 0.7, top-p 0.9, 500 tokens), then judges and refines it in
-// rounds, keeping the best-scored answer, not just the last one.
-func selfRefine(ctx context.Context, p refine.Provider, query string, rounds, maxTokens int, w io.Writer) error {
-	res, err := refine.Run(ctx, query,
-		refine.WithProvider(p), // one model drafts, judges and refines
-		refine.WithSystemPrompt(systemPrompt),
-		refine.WithTemperature(0.7),
-		refine.WithTopP(0.9),
-		refine.WithMaxTokens(maxTokens), // the judge has its own settings: temperature 0, no cap
-		refine.WithMaxIterations(rounds),
-	)
-	if res == nil {
-		return err
-	}
-	draft := res.Attempts[0]
-	fmt.Fprintf(w, "\n=== 초기 응답 (점수 %.1f/10) ===\n%s\n", draft.Verdict.Score, draft.Answer)
-	if issues := draft.Verdict.Issues; len(issues) > 0 {
-		fmt.Fprintln(w, "\n심사 의견:")
-		for _, issue := range issues[:min(3, len(issues))] {
-			fmt.Fprintf(w, "- %s\n", issue)
-		}
-	}
-	fmt.Fprintf(w, "\n=== 개선된 최종 응답 (시도 %d/%d, 점수 %.1f/10, 종료: %s, 토큰 %d) ===\n%s\n",
-		res.Best+1, len(res.Attempts), res.Score, res.StopReason, res.Usage.Total(), res.Answer)
-	if res.Best == 0 && len(res.Attempts) > 1 {
-		fmt.Fprintln(w, "(개선된 응답이 초기 응답보다 낫지 않아 초기 응답을 유지했습니다.)")
-	}
-	return err // non-nil with a result: a later round failed, the best answer so far is shown
-}
-
-// awsConfigured reports whether this machine looks set up for AWS: the
-// variables the AWS SDK reads, or a ~/.aws directory. Instance and
-// container roles are not detected; use BEDROCK_MODEL_ID to force Bedrock.
-func awsConfigured(getenv func(string) string) bool {
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_WEB_IDENTITY_TOKEN_FILE", "BEDROCK_MODEL_ID"} {
-		if getenv(k) != "" {
-			return true
-		}
-	}
-	home := cmp.Or(getenv("HOME"), getenv("USERPROFILE"))
-	if home == "" {
-		return false
-	}
-	_, err := os.Stat(filepath.Join(home, ".aws"))
-	return err == nil
 }

@@ -16,21 +16,17 @@ import (
 	"github.com/selfrefine/refine/calibrate"
 )
 
-func noEnv(string) string { return "" }
-
 // Offline, the example measures its simulated judge: lenient by one point
 // (a little less, as the cap at 10 cuts in), ranking answers exactly as
 // people do, and so needing a threshold one point above the good cut.
 func TestCalibrateOffline(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), nil, noEnv, &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"-demo"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s", code, errOut.String())
 	}
 	got := out.String()
 	for _, want := range []string{
-		"judge: SIMULATED judge, lenient by one point",
-		"examples: 20, each judged 3 times",
-		"examples      20 scored",
+		"[simulated] examples      20 scored",
 		"spearman      1.000",
 		"bias          +0.82 (lenient)",
 		"within one    100%",
@@ -42,8 +38,23 @@ func TestCalibrateOffline(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
-	if !strings.Contains(errOut.String(), "judged 60/60") {
-		t.Errorf("stderr lacks the progress %q: %q", "judged 60/60", errOut.String())
+	for i, line := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		if !strings.HasPrefix(line, "[simulated] ") {
+			t.Errorf("line %d is not labelled: %q", i+1, line)
+		}
+	}
+}
+
+func TestCalibrateNoCredentials(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("REFINE_DEMO", "")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, &out, &errOut); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if out.Len() != 0 || !strings.Contains(errOut.String(), "OPENAI_API_KEY") || !strings.Contains(errOut.String(), "-demo") {
+		t.Errorf("stdout %q, stderr %q; want nothing, and the variables to set", out.String(), errOut.String())
 	}
 }
 
@@ -64,16 +75,16 @@ func TestCalibrateOwnData(t *testing.T) {
 	}
 
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"-data", good, "-repeats", "1"}, noEnv, &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"-demo", good}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "examples      3 scored") || !strings.Contains(out.String(), "suggested threshold: 10.00") {
+	if !strings.Contains(out.String(), "examples      3 scored") || !strings.Contains(out.String(), "suggested threshold: 9.83") {
 		t.Errorf("output:\n%s", out.String())
 	}
 
 	out.Reset()
 	errOut.Reset()
-	if code := run(context.Background(), []string{"-data", bad}, noEnv, &out, &errOut); code != 2 {
+	if code := run(context.Background(), []string{"-demo", bad}, &out, &errOut); code != 2 {
 		t.Errorf("exit %d for bad data, want 2", code)
 	}
 	if want := "bad.jsonl: calibrate: invalid data: line 2: human score 12 is outside 0..10"; !strings.Contains(errOut.String(), want) {
@@ -135,14 +146,14 @@ func TestCalibrateWithProvider(t *testing.T) {
 	t.Setenv("OPENAI_BASE_URL", srv.URL+"/v1")
 	t.Setenv("OPENAI_API_KEY", "sk-test")
 	t.Setenv("OPENAI_MODEL", "judge-model")
+	t.Setenv("REFINE_DEMO", "")
 
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"-repeats", "1"}, os.Getenv, &out, &errOut); code != 0 {
+	if code := run(context.Background(), nil, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s\n%s", code, errOut.String(), out.String())
 	}
 	got := out.String()
 	for _, want := range []string{
-		"judge: refine.NewLLMJudge on judge-model",
 		"examples      20 scored",
 		"spearman      1.000",
 		"bias          0.00\n",
@@ -152,7 +163,7 @@ func TestCalibrateWithProvider(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
-	if references != 4 {
-		t.Errorf("%d judge requests carried the reference answer, want 4", references)
+	if references != 12 {
+		t.Errorf("%d judge requests carried the reference answer, want 12 (4 answers, 3 repeats)", references)
 	}
 }

@@ -10,61 +10,61 @@ import (
 	"github.com/selfrefine/refine/refinetest"
 )
 
-// With no model configured, codegen runs the simulated model: its draft
-// does not compile, so the gate fails it whatever the review says; the
-// refinement compiles and reaches the threshold.
-func TestCodegenOffline(t *testing.T) {
+// With -demo the simulated draft does not compile, so the gate fails it
+// whatever the review says; the refinement compiles and passes.
+func TestCodegenDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
-	noEnv := func(string) string { return "" }
-	if code := run(context.Background(), nil, noEnv, &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"-demo"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s\n%s", code, errOut.String(), out.String())
 	}
 	for _, want := range []string{
-		"running a SIMULATED model",
-		"draft    score  0.0/10  (compiles 0, review 8)",
-		"compiles: ./main.go:15:10: undefined: strings",
-		"round 1  score  9.0/10  (compiles 10, review 9)",
-		"attempt 2 of 2, score 9.0/10, stopped: threshold",
+		"[simulated] round 0: score 0.0 (compiles 0, review 8)",
+		"undefined: strings",
+		"[simulated] round 1: score 9.0 (compiles 10, review 9)",
+		"=== best: round 1, score 9.0/10, stopped: threshold ===",
 		"if err := sc.Err(); err != nil",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+	for i, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.HasPrefix(line, "[simulated] ") {
+			t.Errorf("line %d is not labelled: %q", i+1, line)
+		}
+	}
+}
+
+func TestCodegenNoCredentials(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("REFINE_DEMO", "")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, &out, &errOut); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if out.Len() != 0 || !strings.Contains(errOut.String(), "OPENAI_API_KEY") || !strings.Contains(errOut.String(), "-demo") {
+		t.Errorf("stdout %q, stderr %q; want nothing, and the variables to set", out.String(), errOut.String())
+	}
 }
 
 // The compiler's errors reach the refine prompt: the model is told what
 // did not compile, not just that the score was 0.
 func TestCompilerErrorsReachRefinement(t *testing.T) {
-	p := refinetest.NewProvider(
-		"```go\n"+draftCode+"```",
-		review(8, "read errors are ignored"),
-		"```go\n"+fixedCode+"```",
-		review(9, ""),
-	)
-	var out bytes.Buffer
-	res, err := generate(context.Background(), p, defaultRequest, 3, 9, &out)
-	if err != nil {
-		t.Fatalf("generate: %v\n%s", err, out.String())
+	sim := simulatedCoder()
+	var prompts []string
+	p := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+		prompts = append(prompts, req.Messages[len(req.Messages)-1].Content)
+		return sim.Complete(ctx, req)
+	})
+	judge := refine.NewCompositeJudge(refine.RuleMinimum,
+		refine.JudgePart{Name: "compiles", Judge: refine.JudgeFunc(compiles), Pass: 10},
+		refine.JudgePart{Name: "review", Judge: refine.NewLLMJudge(p)})
+	if _, err := refine.Run(context.Background(), "word counts", refine.WithProvider(p), refine.WithJudge(judge), refine.WithThreshold(9)); err != nil {
+		t.Fatal(err)
 	}
-	if res.StopReason != refine.StopThreshold || res.Score != 9 || res.Best != 1 {
-		t.Errorf("stop %s, score %v, best %d; want threshold, 9, 1", res.StopReason, res.Score, res.Best)
-	}
-	if v := res.Attempts[0].Verdict; v.Score != 0 || v.Criteria["review"] != 8 || v.Criteria["compiles"] != 0 {
-		t.Errorf("draft verdict: score %v, criteria %v; want 0 with review 8 and compiles 0", v.Score, v.Criteria)
-	}
-	reqs := p.Requests()
-	if len(reqs) != 4 {
-		t.Fatalf("%d model calls, want 4", len(reqs))
-	}
-	if sys := reqs[0].Messages[0]; sys.Role != refine.RoleSystem || sys.Content != systemPrompt {
-		t.Errorf("draft system message = %+v", sys)
-	}
-	refinePrompt := reqs[2].Messages[len(reqs[2].Messages)-1].Content
-	for _, want := range []string{`Failed the required check "compiles"`, "./main.go:15:10: undefined: strings", "read errors are ignored"} {
-		if !strings.Contains(refinePrompt, want) {
-			t.Errorf("refine prompt lacks %q:\n%s", want, refinePrompt)
-		}
+	if len(prompts) != 4 || !strings.Contains(prompts[2], "undefined: strings") {
+		t.Errorf("%d calls; refine prompt lacks the compiler error:\n%s", len(prompts), strings.Join(prompts, "\n---\n"))
 	}
 }
 
@@ -92,5 +92,8 @@ func TestCompilesGate(t *testing.T) {
 	cancel()
 	if _, err := compiles(canceled, "", "```go\n"+fixedCode+"```"); err == nil {
 		t.Error("a canceled check scored the code instead of failing")
+	}
+	if err := refinetest.TestJudge(refine.JudgeFunc(compiles)); err != nil {
+		t.Error(err)
 	}
 }

@@ -5,71 +5,40 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/selfrefine/refine"
-	"github.com/selfrefine/refine/refinetest"
 )
 
-// Offline, the simulated judge always says [[A]]: judged in both orders,
-// that is a tie, and the output says why.
-func TestCompareModelsOffline(t *testing.T) {
+// With -demo two simulated "models" answer in Korean and the simulated
+// judge prefers B's answer in both orders.
+func TestCompareModelsDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
-	noEnv := func(string) string { return "" }
-	if code := run(context.Background(), nil, noEnv, &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"-demo"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s\n%s", code, errOut.String(), out.String())
 	}
 	for _, want := range []string{
-		"running SIMULATED models",
-		"question: 강남은 왜 강남인가요?",
-		"=== A: SIMULATED model A ===\n강남이라는 지역 이름은 한강과 남한을",
-		"=== B: SIMULATED model B ===\n\"강남\"이라는 이름은 \"강의 남쪽\"",
-		"A shown first: A (SIMULATED model A)",
-		`B shown first (the judge's "A" is B): B (SIMULATED model B)`,
-		"winner: tie",
-		"whichever answer it was shown first: position bias",
+		"[simulated] === A (simulated-a) ===\n[simulated] 짧은 첫 답변입니다",
+		"[simulated] === B (simulated-b) ===",
+		"[simulated] A shown first: B\n[simulated] B shown first: B\n[simulated] winner: B\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-}
-
-// A judge that reads the answers picks the same one in both orders, and
-// it wins.
-func TestCompareModelsFairJudge(t *testing.T) {
-	a, b := refinetest.NewProvider(answerA), refinetest.NewProvider(answerB)
-	fair := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
-		prompt := req.Messages[len(req.Messages)-1].Content
-		verdict := "[[B]]" // the answer with the history (answerB) is better, wherever it is shown
-		if strings.Index(prompt, answerB) < strings.Index(prompt, answerA) {
-			verdict = "[[A]]"
-		}
-		return &refine.Response{Text: "B가 유래와 역사를 정확히 설명합니다.\n" + verdict}, nil
-	})
-	c := contest{a: a, b: b, judge: fair, names: [3]string{"small", "large", "fair judge"}}
-	var out bytes.Buffer
-	if err := compare(context.Background(), c, defaultQuestion, &out); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"A shown first: B (large)", "B shown first (the judge's \"A\" is B): B (large)", "winner: B (large)", "It won in both orders."} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-	for _, p := range []*refinetest.Provider{a, b} {
-		req := p.Requests()[0]
-		if len(req.Messages) != 1 || req.Messages[0].Content != defaultQuestion || req.Temperature == nil || *req.Temperature != 0 {
-			t.Errorf("contestant asked %+v (temperature %v), want the bare question at temperature 0", req.Messages, req.Temperature)
+	for i, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.HasPrefix(line, "[simulated] ") {
+			t.Errorf("line %d is not labelled: %q", i+1, line)
 		}
 	}
 }
 
-func TestCompareModelsUnknownProvider(t *testing.T) {
+func TestCompareModelsNoCredentials(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("REFINE_DEMO", "")
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"-provider", "nope"}, func(string) string { return "" }, &out, &errOut); code != 1 {
-		t.Errorf("exit %d, want 1", code)
+	if code := run(context.Background(), nil, &out, &errOut); code != 2 {
+		t.Errorf("exit %d, want 2", code)
 	}
-	if !strings.Contains(errOut.String(), `unknown -provider "nope"`) {
-		t.Errorf("stderr = %q", errOut.String())
+	if out.Len() != 0 || !strings.Contains(errOut.String(), "OPENAI_API_KEY") || !strings.Contains(errOut.String(), "-demo") {
+		t.Errorf("stdout %q, stderr %q; want nothing, and the variables to set", out.String(), errOut.String())
 	}
 }

@@ -10,56 +10,42 @@ import (
 	"github.com/selfrefine/refine/refinetest"
 )
 
-func TestCustomJudgeOffline(t *testing.T) {
+// With -demo the simulated draft reads well (8/10 by its judge) but breaks
+// every rule, so the policy caps it at 4 and its violations are what the
+// refinement fixes; the compliant reply passes.
+func TestCustomJudgeDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
-	noEnv := func(string) string { return "" }
-	if code := run(context.Background(), nil, noEnv, &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"-demo"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s\n%s", code, errOut.String(), out.String())
 	}
 	for _, want := range []string{
-		"running a SIMULATED model",
-		"draft    score  4.0/10  (policy 0.0, quality 8)",
-		"- policy: promises a refund",
-		"- policy: does not quote the ticket number TCK-482913",
-		"- policy: is 95 words long: the limit is 80",
-		"round 1  score  9.0/10  (policy 10.0, quality 9)",
-		"stopped: threshold",
-		"I've passed ticket TCK-482913 to our billing team",
+		"[simulated] round 0: score 4.0 (policy 0.0, quality 8)",
+		"promises a refund",
+		"[simulated] round 1: score 9.0 (policy 10.0, quality 9) []",
+		"=== reply to send (score 9.0/10, stopped: threshold) ===",
+		"TCK-482913",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if strings.Contains(out.String(), "WARNING") {
-		t.Errorf("the compliant reply was flagged:\n%s", out.String())
+	for i, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.HasPrefix(line, "[simulated] ") {
+			t.Errorf("line %d is not labelled: %q", i+1, line)
+		}
 	}
 }
 
-// The rule violations reach the model: the refine prompt names each one.
-func TestViolationsReachRefinement(t *testing.T) {
-	p := refinetest.NewProvider(
-		draftReply,
-		`{"score": 8, "issues": [], "assessment": "warm"}`,
-		compliantReply,
-		`{"score": 9, "issues": [], "assessment": "good"}`,
-	)
-	res, err := reply(context.Background(), p, defaultMessage, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
+func TestCustomJudgeNoCredentials(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("REFINE_DEMO", "")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, &out, &errOut); code != 2 {
+		t.Errorf("exit %d, want 2", code)
 	}
-	if res.Attempts[0].Verdict.Score != 4 || res.Answer != compliantReply || res.StopReason != refine.StopThreshold {
-		t.Errorf("draft score %v, answer %q, stop %s; want 4 (capped by the policy), the compliant reply, threshold",
-			res.Attempts[0].Verdict.Score, res.Answer, res.StopReason)
-	}
-	reqs := p.Requests()
-	if len(reqs) != 4 {
-		t.Fatalf("%d model calls, want 4", len(reqs))
-	}
-	prompt := reqs[2].Messages[len(reqs[2].Messages)-1].Content
-	for _, want := range []string{`Failed the required check "policy"`, "promises a refund", "does not quote the ticket number TCK-482913", "is 95 words long"} {
-		if !strings.Contains(prompt, want) {
-			t.Errorf("refine prompt lacks %q:\n%s", want, prompt)
-		}
+	if out.Len() != 0 || !strings.Contains(errOut.String(), "OPENAI_API_KEY") || !strings.Contains(errOut.String(), "-demo") {
+		t.Errorf("stdout %q, stderr %q; want nothing, and the variables to set", out.String(), errOut.String())
 	}
 }
 
@@ -107,7 +93,7 @@ func TestPolicyIsAWellBehavedJudge(t *testing.T) {
 	}
 	judge := refine.NewCompositeJudge(refine.RuleMinimum,
 		refine.JudgePart{Name: "policy", Judge: refine.JudgeFunc(policy), Pass: 10, Cap: 4},
-		refine.JudgePart{Name: "quality", Judge: refine.NewLLMJudge(simulatedModel())},
+		refine.JudgePart{Name: "quality", Judge: refine.NewLLMJudge(simulatedAgent())},
 	)
 	if err := refinetest.TestJudge(judge); err != nil {
 		t.Error(err)

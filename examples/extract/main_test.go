@@ -13,35 +13,46 @@ import (
 	"testing"
 )
 
-// Offline, the example refines both invoices with the simulated model:
-// the Korean draft fails the check, the English one the schema, and both
-// end with the right values.
-func TestExtractOffline(t *testing.T) {
+// With -demo the simulator refines both invoices: the Korean draft fails
+// the check, the English one the schema and then the judge, and both end
+// with the right values.
+func TestExtractDemo(t *testing.T) {
 	var out, errOut bytes.Buffer
-	noEnv := func(string) string { return "" }
-	if code := run(context.Background(), []string{"-provider", "demo"}, noEnv, &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"-demo"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s\n%s", code, errOut.String(), out.String())
 	}
 	for _, want := range []string{
-		"model: SIMULATED model",
-		// Korean: the check finds the missing line, the refinement is right.
-		"- total is 433000, but lines (428000) + tax (0) = 428000",
-		"Invoice 2025-0311 from 한빛문구(주) (KRW)",
+		"total is 433000, but lines (428000) + tax (0) = 428000",
+		"[simulated] Invoice 2025-0311 from 한빛문구(주) (KRW)",
 		"1 × 배송비 @ 5000 = 5000",
-		"tax 0, total 433000",
-		// English: the schema catches the draft, the judge the vendor name.
-		`- $: required: missing properties: ["currency"]`,
-		`- $.lines[0].unit_price: type: $89.90 has type "string", want "number"`,
-		`round 1  score 6/10`,
-		`- vendor is "Acme Tools" but the invoice names "Acme Tools Ltd."`,
-		"round 2  score 9/10",
-		"Invoice A-1042 from Acme Tools Ltd. (USD)",
+		`$: required: missing properties: [\"currency\"]`,
+		`[simulated] round 1: score 6 ["vendor is \"Acme Tools\" but the invoice names \"Acme Tools Ltd.\""]`,
+		"[simulated] round 2: score 9 []",
+		"[simulated] Invoice A-1042 from Acme Tools Ltd. (USD)",
 		"3 × Cordless drill @ 89.9 = 269.7",
 		"tax 58.84, total 353.04",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.HasPrefix(line, "[simulated] ") {
+			t.Errorf("line %d is not labelled: %q", i+1, line)
+		}
+	}
+}
+
+func TestExtractNoCredentials(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("REFINE_DEMO", "")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), nil, &out, &errOut); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if out.Len() != 0 || !strings.Contains(errOut.String(), "OPENAI_API_KEY") || !strings.Contains(errOut.String(), "-demo") {
+		t.Errorf("stdout %q, stderr %q; want nothing, and the variables to set", out.String(), errOut.String())
 	}
 }
 
@@ -89,7 +100,7 @@ func TestExtractThroughOpenAIServer(t *testing.T) {
 				doc = documents[0]
 			}
 			s := scripts[doc.title]
-			reply = s.extractions[len(s.extractions)-1]
+			reply = s[len(s)-1].Answer
 		}
 		content, _ := json.Marshal(reply)
 		w.Header().Set("Content-Type", "application/json")
@@ -99,16 +110,19 @@ func TestExtractThroughOpenAIServer(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "")
 	t.Setenv("OPENAI_BASE_URL", srv.URL+"/v1")
 	t.Setenv("OPENAI_MODEL", "gpt-4o-mini")
-	env := map[string]string{"OPENAI_BASE_URL": srv.URL + "/v1", "OPENAI_MODEL": "gpt-4o-mini"}
+	t.Setenv("REFINE_DEMO", "")
 
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), nil, func(k string) string { return env[k] }, &out, &errOut); code != 0 {
+	if code := run(context.Background(), nil, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr: %s\n%s", code, errOut.String(), out.String())
 	}
-	for _, want := range []string{"model: OpenAI-compatible, gpt-4o-mini", "tax 0, total 433000", "tax 58.84, total 353.04"} {
+	for _, want := range []string{"round 0: score 9 []", "tax 0, total 433000", "tax 58.84, total 353.04"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "[simulated]") {
+		t.Errorf("a run on a model server is labelled simulated:\n%s", out.String())
 	}
 	if n := schemaRequests.Load(); n != 2 {
 		t.Errorf("json_schema requests = %d, want 2 (one extraction per document)", n)

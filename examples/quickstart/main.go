@@ -1,94 +1,63 @@
-// Quickstart: refine one question with whatever model this machine has,
-// printing every answer as it is written, the judge's score and main issues
-// after each, and which attempt won.
+// Quickstart: refine one answer with your model, printing each attempt as it
+// is written, its score and the judge's main issue, then the winner.
 //
-//	go run ./examples/quickstart "What is a goroutine, and when should I not use one?"
+//	OPENAI_API_KEY=sk-... go run ./examples/quickstart "What is a goroutine?"
+//	OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_MODEL=llama3.2 go run ./examples/quickstart
+//	go run ./examples/quickstart -demo "고루틴은 언제 쓰면 안 되나요?"
 //
-// It uses OpenAI (or any OpenAI-compatible server), Bedrock or a local
-// Ollama, found from the environment, or else a clearly labelled SIMULATED
-// model.
+// -demo (or REFINE_DEMO=1) runs on refinetest.Simulator, which is not a
+// model: every line printed is then labelled "[simulated]".
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"time"
 
 	"github.com/selfrefine/refine"
-	"github.com/selfrefine/refine/examples/internal/setup"
+	"github.com/selfrefine/refine/provider/openai"
+	"github.com/selfrefine/refine/refinetest"
 )
 
-func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
 
-// run is main without the process: the test calls it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	providerName := fs.String("provider", "", "openai, bedrock, ollama or demo (default: from the environment)")
-	model := fs.String("model", "", "model name (default: the provider's)")
-	rounds := fs.Int("rounds", refine.DefaultMaxIterations, "refinement rounds after the draft")
-	threshold := fs.Float64("threshold", refine.DefaultThreshold, "stop once an answer scores at least this (0-10)")
-	if err := fs.Parse(args); err != nil {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	demo := flags.Bool("demo", os.Getenv("REFINE_DEMO") == "1", "run on refinetest.Simulator, a stand-in that is not a model")
+	if flags.Parse(args) != nil {
 		return 2
 	}
-	query := strings.Join(fs.Args(), " ")
-	if strings.TrimSpace(query) == "" {
-		query = "What is a goroutine, and when should I not use one?"
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
+	query := cmp.Or(strings.Join(flags.Args(), " "), "What is a goroutine, and when should I not use one?")
 
-	p, label, err := setup.Provider(ctx, *providerName, *model, getenv, stdout, demoModel())
-	if err != nil {
-		fmt.Fprintln(stderr, "quickstart:", err)
-		return 1
+	var p refine.Provider = &refinetest.Simulator{}
+	if *demo {
+		stdout, stderr = refinetest.SimulatedWriter(stdout), refinetest.SimulatedWriter(stderr)
+	} else if m, err := openai.FromEnv(); err != nil {
+		fmt.Fprintf(stderr, "%v\nSet OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL (Ollama, vLLM, LM Studio…), and OPENAI_MODEL if you like;\nor run with -demo (REFINE_DEMO=1) to see the loop on a simulated model.\n", err)
+		return 2
+	} else {
+		p = m
 	}
-	fmt.Fprintf(stdout, "model: %s\nquestion: %s\n", label, query)
 
-	// The refine part: a Loop, and its events as they happen.
-	loop, err := refine.New(refine.WithProvider(p), refine.WithMaxIterations(*rounds), refine.WithThreshold(*threshold))
+	loop, err := refine.New(refine.WithProvider(p), refine.WithThreshold(8), refine.WithMaxIterations(3))
 	if err != nil {
-		fmt.Fprintln(stderr, "quickstart:", err)
+		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	streamed := false // the current answer came as deltas
 	for e, err := range loop.Events(ctx, query) {
 		switch e.Kind {
-		case refine.EventDelta: // the answer, as it is written
-			if !streamed {
-				fmt.Fprintf(stdout, "\n--- %s ---\n", attempt(e.Round))
-				streamed = true
-			}
+		case refine.EventDelta: // the draft or a refinement, as it is written
 			fmt.Fprint(stdout, e.Delta)
-		case refine.EventCall: // a model call ended; print a whole answer that did not stream
-			if (e.Stage == "draft" || e.Stage == "refine") && e.Response != nil {
-				if !streamed {
-					fmt.Fprintf(stdout, "\n--- %s ---\n%s", attempt(e.Round), e.Response.Text)
-				}
-				fmt.Fprintln(stdout)
-				streamed = false
-			}
 		case refine.EventJudged:
-			fmt.Fprintf(stdout, "  → score %.1f/10\n", e.Score)
-			for i, issue := range e.Verdict.Issues {
-				if i < 2 {
-					fmt.Fprintf(stdout, "    - %s\n", oneLine(issue, 100))
-				}
-			}
-		case refine.EventRetry:
-			fmt.Fprintf(stdout, "  (retrying in %s: %v)\n", e.Delay.Round(time.Millisecond), e.Err)
+			fmt.Fprintf(stdout, "\n→ round %d scored %.1f/10; issues: %q\n\n", e.Round, e.Score, e.Verdict.Issues)
 		case refine.EventStopped:
-			if res := e.Result; res != nil { // with an error too: the best answer so far
-				fmt.Fprintf(stdout, "\n=== %s won: score %.1f/10, stopped: %s, %d tokens, %s ===\n%s\n",
-					attempt(res.Attempts[res.Best].Round), res.Score, res.StopReason, res.Usage.Total(),
-					res.Duration.Round(time.Millisecond), res.Answer)
+			if res := e.Result; res != nil { // nil when not even the draft was judged
+				fmt.Fprintf(stdout, "=== round %d won with %.1f/10 (stopped: %s, %d tokens) ===\n%s\n",
+					res.Attempts[res.Best].Round, res.Score, res.StopReason, res.Usage.Total(), res.Answer)
 			}
 			if err != nil {
 				fmt.Fprintln(stderr, "quickstart:", err)
@@ -97,19 +66,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	return 0
-}
-
-func attempt(round int) string {
-	if round == 0 {
-		return "draft"
-	}
-	return fmt.Sprintf("refinement %d", round)
-}
-
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

@@ -1,8 +1,10 @@
 package wire
 
 import (
+	"encoding/base64"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -176,4 +178,46 @@ func Snippet(body string) string {
 		s = s[:cut] + "…"
 	}
 	return s
+}
+
+// URLSecrets returns the credentials in rawURL's user info, in every form
+// a server may echo them: the password, user:password, the user info as
+// escaped in a URL, and the HTTP Basic credentials net/http sends for it
+// (base64 of user:password, with and without padding). A user name given
+// without a password is taken for a token (https://TOKEN@host) and
+// returned too. It returns nil for a URL without user info, or one that
+// does not parse.
+func URLSecrets(rawURL string) []string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return nil
+	}
+	user := u.User.Username()
+	pass, hasPass := u.User.Password()
+	basic := user + ":" + pass
+	out := []string{
+		u.User.String(),
+		base64.StdEncoding.EncodeToString([]byte(basic)),
+		base64.RawStdEncoding.EncodeToString([]byte(basic)),
+	}
+	if hasPass {
+		out = append(out, basic, pass)
+	} else {
+		out = append(out, user)
+	}
+	return out
+}
+
+// SortSecrets returns the non-empty, distinct secrets in ss, longest
+// first: Scrub replaces them in order, and a secret that contains another
+// (user:password and password) must go whole.
+func SortSecrets(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -296,5 +298,42 @@ func TestIsTLS(t *testing.T) {
 				t.Errorf("IsTLS(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestURLSecrets(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	raw := func(s string) string { return base64.RawStdEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		url  string
+		want []string
+	}{
+		{"http://localhost:11434/v1", nil},
+		{"not a url\x7f", nil},
+		{"http://user:pa55@gw/v1", []string{"user:pa55", b64("user:pa55"), raw("user:pa55"), "user:pa55", "pa55"}},
+		{"https://u:p%40ss%2Fw@gw/v1", []string{"u:p%40ss%2Fw", b64("u:p@ss/w"), raw("u:p@ss/w"), "u:p@ss/w", "p@ss/w"}},
+		{"https://TOKEN123@gw/v1", []string{"TOKEN123", b64("TOKEN123:"), raw("TOKEN123:"), "TOKEN123"}},
+	}
+	for _, tt := range tests {
+		if got := URLSecrets(tt.url); !slices.Equal(got, tt.want) {
+			t.Errorf("URLSecrets(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+	// Scrubbing with them, longest first, removes every form whole.
+	secrets := SortSecrets(append([]string{"", "sk-key"}, URLSecrets("http://user:pa55word@gw/v1")...))
+	text := "pw pa55word basic " + b64("user:pa55word") + " raw " + raw("user:pa55word") + " pair user:pa55word key sk-key"
+	got := Scrub(text, secrets...)
+	for _, s := range []string{"pa55word", b64("user:pa55word"), raw("user:pa55word"), "sk-key"} {
+		if strings.Contains(got, s) {
+			t.Errorf("Scrub left %q in %q", s, got)
+		}
+	}
+	if strings.Contains(got, "xxxxx=") {
+		t.Errorf("Scrub left base64 padding behind: %q", got)
+	}
+	for i := 1; i < len(secrets); i++ {
+		if len(secrets[i]) > len(secrets[i-1]) || secrets[i] == "" {
+			t.Fatalf("SortSecrets = %q, want non-empty, longest first", secrets)
+		}
 	}
 }

@@ -48,22 +48,34 @@ const providerName = "bedrock"
 // Provider is a refine.StreamProvider that calls a model on Amazon Bedrock
 // through the Converse and ConverseStream APIs. It is immutable after New
 // and safe for concurrent use, as long as the client it wraps is
-// (*bedrockruntime.Client is).
+// (*bedrockruntime.Client is). It retries transient failures itself (see
+// WithRetry), so it is a refine.Retrier, and a refine.Validator reporting
+// its configuration error.
 type Provider struct {
 	client  ConverseAPI
 	stream  ConverseStreamAPI // nil: Stream falls back to Converse
 	modelID string
 	cfg     config
 	secrets []string // credentials FromEnv resolved, scrubbed from every error
+	err     error    // configuration error, returned by Validate and every call
+	// retry is the one retry layer, around the single-request calls; nil
+	// when retries are off or the configuration is wrong.
+	retry refine.StreamProvider
 }
 
-var _ refine.StreamProvider = (*Provider)(nil)
+var (
+	_ refine.StreamProvider = (*Provider)(nil)
+	_ refine.Retrier        = (*Provider)(nil)
+	_ refine.Validator      = (*Provider)(nil)
+)
 
 // New returns a Provider that sends requests to modelID through client.
 // modelID is a model id, an inference-profile id (us.amazon.nova-lite-v1:0)
 // or an ARN; Nova and the newer Claude models need the inference-profile
-// id (see the package doc). New does not call the service; a nil client or
-// an empty model id is reported by Complete.
+// id (see the package doc). New does not call the service and never fails:
+// a nil client, an empty model id, an option only FromEnv can use
+// (WithModel, WithRegion, WithHTTPClient) or an invalid WithRetry policy
+// is reported by Validate and by every call, before any request.
 //
 // Every call is bounded by DefaultTimeout and every response by
 // DefaultMaxResponseBytes unless WithTimeout or WithMaxResponseBytes says
@@ -71,29 +83,79 @@ var _ refine.StreamProvider = (*Provider)(nil)
 // body never holds a run without a deadline. The cap applies to a
 // *bedrockruntime.Client (see WithMaxResponseBytes).
 func New(client ConverseAPI, modelID string, opts ...Option) *Provider {
-	p := &Provider{client: client, modelID: modelID,
-		cfg: config{timeout: DefaultTimeout, maxBytes: DefaultMaxResponseBytes}}
-	p.stream, _ = client.(ConverseStreamAPI)
+	cfg := config{timeout: DefaultTimeout, maxBytes: DefaultMaxResponseBytes}
 	for _, o := range opts {
 		if o != nil {
-			o(&p.cfg)
+			o(&cfg)
 		}
 	}
+	return newProvider(client, modelID, cfg, cfg.check(true), nil)
+}
+
+// newProvider builds the Provider of New and FromEnv; err is the
+// configuration error, secrets the credentials to scrub.
+func newProvider(client ConverseAPI, modelID string, cfg config, err error, secrets []string) *Provider {
+	p := &Provider{client: client, modelID: modelID, cfg: cfg, err: err, secrets: secrets}
+	p.stream, _ = client.(ConverseStreamAPI)
+	if p.err == nil && p.Retries() {
+		p.retry = refine.RetryProvider(once{p}, cfg.retry).(refine.StreamProvider)
+	}
 	return p
+}
+
+// Validate reports what every call would fail with before sending
+// anything: an option New cannot use, an invalid WithRetry policy, a nil
+// client or an empty model id. refine.New and Run call it before any model
+// call.
+func (p *Provider) Validate() error {
+	if p.err != nil {
+		return p.err
+	}
+	return p.check(&refine.Request{})
+}
+
+// Retries reports whether the Provider retries transient failures itself:
+// true unless WithRetry was given a policy with MaxRetries < 0. It makes
+// the Provider a refine.Retrier, which refine.RetryProvider does not wrap
+// again.
+func (p *Provider) Retries() bool { return p.cfg.retry.MaxRetries >= 0 }
+
+// once is the Provider's single-request call path, which the retry layer
+// wraps.
+type once struct{ p *Provider }
+
+func (o once) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	return o.p.complete(ctx, req)
+}
+
+func (o once) Stream(ctx context.Context, req *refine.Request, delta func(string)) (*refine.Response, error) {
+	return o.p.streamOnce(ctx, req, delta)
 }
 
 // Model returns the model id the Provider sends requests to, as given to
 // New or chosen by FromEnv. It is also Response.Model of every reply.
 func (p *Provider) Model() string { return p.modelID }
 
-// Complete sends req to the model with one Converse call, without retrying:
-// retries are refine.RetryProvider's job, which the Loop applies. A failed
-// call returns a *refine.ProviderError classified as described in the
-// package doc, or, when ctx is done, an error wrapping ctx.Err(). A request
-// Converse cannot serve fails before any call: with TopLogprobs > 0 the
-// error wraps errors.ErrUnsupported, without a user turn or with a Schema
-// that is not JSON refine.ErrInvalidRequest. req is not modified.
+// Complete sends req to the model with a Converse call, retrying transient
+// failures as WithRetry says (by default 3 times). A failed call returns a
+// *refine.ProviderError classified as described in the package doc, or,
+// when ctx is done, an error wrapping ctx.Err(). A request Converse cannot
+// serve fails before any call: with TopLogprobs > 0 the error wraps
+// errors.ErrUnsupported, without a user turn or with a Schema that is not
+// JSON refine.ErrInvalidRequest; so does a configuration error (see
+// Validate). req is not modified.
 func (p *Provider) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	if p.retry != nil {
+		return p.retry.Complete(ctx, req)
+	}
+	return p.complete(ctx, req)
+}
+
+// complete is one attempt of Complete: one Converse request.
+func (p *Provider) complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
 	if err := p.check(req); err != nil {
 		return nil, err
 	}
@@ -140,8 +202,8 @@ func (p *Provider) check(req *refine.Request) error {
 }
 
 // callOptions is passed on every call. It makes the call's single attempt
-// final, since refine.RetryProvider is the one retry layer (see the package
-// doc): RetryMaxAttempts is zeroed too, or the client would wrap the
+// final, since the Provider's own retry layer (WithRetry) is the one retry
+// layer (see the package doc): RetryMaxAttempts is zeroed too, or the client would wrap the
 // retryer again with its configured count. And it puts callClient in front
 // of the client's HTTP client, for this call only.
 func (p *Provider) callOptions(o *bedrockruntime.Options) {
@@ -165,10 +227,18 @@ type seenCreds struct {
 }
 
 // record is a per-call option function: it puts the recorder in front of
-// the call's credentials provider.
+// the call's credentials provider, and notes the credentials in the
+// endpoint's user info (a gateway's), which a server may echo.
 func (c *seenCreds) record(o *bedrockruntime.Options) {
 	if o.Credentials != nil {
 		c.next, o.Credentials = o.Credentials, c
+	}
+	if o.BaseEndpoint != nil {
+		if s := wire.URLSecrets(*o.BaseEndpoint); len(s) > 0 {
+			c.mu.Lock()
+			c.secrets = append(c.secrets, s...)
+			c.mu.Unlock()
+		}
 	}
 }
 
@@ -205,7 +275,7 @@ func (p *Provider) with(creds *seenCreds) *Provider {
 		return p
 	}
 	q := *p
-	q.secrets = append(slices.Clip(p.secrets), creds.secrets...)
+	q.secrets = wire.SortSecrets(append(slices.Clip(p.secrets), creds.secrets...))
 	return &q
 }
 

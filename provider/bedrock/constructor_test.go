@@ -2,7 +2,11 @@ package bedrock_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -62,7 +66,7 @@ func TestNewDefaultTimeout(t *testing.T) {
 func TestNewDefaultMaxResponseBytes(t *testing.T) {
 	var sent atomic.Int64
 	f := newFake(t, alwaysFail(endless(&sent)))
-	_, err := bedrock.New(f.client(t), novaLite).Complete(context.Background(), userQ)
+	_, err := bedrock.New(f.client(t), novaLite, noRetry).Complete(context.Background(), userQ)
 	if !errors.Is(err, refine.ErrUnavailable) || transient(err) {
 		t.Fatalf("error %v: want a permanent ErrUnavailable", err)
 	}
@@ -171,6 +175,118 @@ func TestStreamNilDelta(t *testing.T) {
 			if resp.Text != "안녕하세요" || resp.Usage.OutputTokens != 9 {
 				t.Errorf("Stream = %q, %+v; want 안녕하세요 with 9 output tokens", resp.Text, resp.Usage)
 			}
+		})
+	}
+}
+
+// New is handed a client and a model id: an option only FromEnv can use is
+// refused loudly, by Validate and by every call, before any request, in an
+// error naming it. New itself returns no error and never panics, also on a
+// nil client. Bad values and a nil client or empty model id are reported
+// the same way.
+func TestNewRefusesWhatItCannotUse(t *testing.T) {
+	tests := []struct {
+		name     string
+		nilCli   bool
+		model    string
+		opts     []bedrock.Option
+		wantKind error
+		wantIn   []string
+		wantOut  []string
+	}{
+		{name: "WithModel", opts: []bedrock.Option{bedrock.WithModel("us.amazon.nova-pro-v1:0")},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithModel", "FromEnv"}, wantOut: []string{"WithRegion", "WithHTTPClient"}},
+		{name: "WithRegion", opts: []bedrock.Option{bedrock.WithRegion("eu-west-1")},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRegion", "FromEnv"}, wantOut: []string{"WithModel", "WithHTTPClient"}},
+		{name: "WithHTTPClient", opts: []bedrock.Option{bedrock.WithHTTPClient(&http.Client{})},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithHTTPClient", "FromEnv"}, wantOut: []string{"WithModel", "WithRegion"}},
+		{name: "all three, with a nil client", nilCli: true,
+			opts:     []bedrock.Option{bedrock.WithRegion("eu-west-1"), bedrock.WithHTTPClient(nil), bedrock.WithModel("m"), bedrock.WithRegion("us-west-2")},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRegion, WithHTTPClient, WithModel"}},
+		{name: "invalid retry policy", opts: []bedrock.Option{bedrock.WithRetry(refine.RetryPolicy{Base: time.Second, Max: time.Millisecond})},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRetry", "Max must be >= Base"}},
+		{name: "negative retry duration", opts: []bedrock.Option{bedrock.WithRetry(refine.RetryPolicy{MaxRetryAfter: -time.Second})},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRetry", "MaxRetryAfter: -1s"}},
+		{name: "nil client", nilCli: true, wantKind: refine.ErrInvalidRequest, wantIn: []string{"no client"}},
+		{name: "empty model id", model: "-", wantKind: refine.ErrInvalidRequest, wantIn: []string{"no model id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t, func(int, seen) reply { return okReply("never", "end_turn", 1, 1) })
+			var client bedrock.ConverseAPI = f.client(t)
+			if tt.nilCli {
+				client = nil
+			}
+			model := novaLite
+			if tt.model == "-" {
+				model = ""
+			}
+			p := bedrock.New(client, model, tt.opts...)
+			errs := map[string]error{"Validate": p.Validate()}
+			_, errs["Complete"] = p.Complete(context.Background(), userQ)
+			_, errs["Stream"] = p.Stream(context.Background(), userQ, nil)
+			_, errs["Run"] = refine.Run(context.Background(), koreanQuery, refine.WithProvider(p))
+			for name, err := range errs {
+				if !errors.Is(err, tt.wantKind) {
+					t.Errorf("%s: error %v, want one wrapping %v", name, err, tt.wantKind)
+					continue
+				}
+				for _, s := range tt.wantIn {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("%s: error %q does not name %q", name, err, s)
+					}
+				}
+				for _, s := range tt.wantOut {
+					if strings.Contains(err.Error(), s) {
+						t.Errorf("%s: error %q names %q, which was not given", name, err, s)
+					}
+				}
+			}
+			if n := f.hits(); n != 0 {
+				t.Errorf("endpoint hits = %d, want 0", n)
+			}
+		})
+	}
+}
+
+// The options New refuses are FromEnv's, and FromEnv still takes them.
+func TestNewValidWithProviderOptions(t *testing.T) {
+	f := newFake(t, func(int, seen) reply { return okReply("ok", "end_turn", 1, 1) })
+	p := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(time.Minute), bedrock.WithoutTopP(), bedrock.WithRetry(refine.RetryPolicy{MaxRetries: -1}))
+	if err := p.Validate(); err != nil {
+		t.Fatalf("Validate() = %v, want nil", err)
+	}
+	if p.Retries() {
+		t.Error("Retries() = true with MaxRetries -1, want false")
+	}
+	if !bedrock.New(f.client(t), novaLite).Retries() {
+		t.Error("Retries() = false by default, want true")
+	}
+}
+
+// A gateway in front of Bedrock whose URL carries a password (the
+// client's BaseEndpoint): a server echoing it, plain or as Basic
+// credentials, does not put it in the error, on Converse or a stream.
+func TestNewScrubsEndpointCredentials(t *testing.T) {
+	const pass = "gw-pa55:word/x"
+	basic := base64.StdEncoding.EncodeToString([]byte("gw:" + pass))
+	echo := "gateway refused password " + pass + " (basic " + basic + ")"
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprint("stream=", stream), func(t *testing.T) {
+			f := newFake(t, alwaysFail(errorReply(400, "ValidationException", echo, true)))
+			t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
+			base := strings.Replace(f.URL, "http://", "http://"+url.UserPassword("gw", pass).String()+"@", 1)
+			p := bedrock.New(newClient(base), novaLite)
+			var err error
+			if stream {
+				_, err = p.Stream(context.Background(), streamReq, nil)
+			} else {
+				_, err = p.Complete(context.Background(), userQ)
+			}
+			if !errors.Is(err, refine.ErrInvalidRequest) || !strings.Contains(err.Error(), "gateway refused password") {
+				t.Fatalf("error %v, want the gateway's ValidationException", err)
+			}
+			assertNoSecret(t, err, pass, basic, strings.TrimRight(basic, "="))
 		})
 	}
 }

@@ -9,8 +9,16 @@
 //	if err != nil { ... }
 //	res, err := refine.Run(ctx, "파이썬으로 웹 스크래핑하는 코드를 작성해주세요.", refine.WithProvider(p))
 //
+// or, with a client of your own:
+//
+//	p := bedrock.New(bedrockruntime.NewFromConfig(awsCfg), "us.amazon.nova-lite-v1:0")
+//
 // FromEnv takes options (WithModel, WithRegion, WithHTTPClient, WithTimeout,
-// WithMaxResponseBytes, ...); Model reports the model in use.
+// WithMaxResponseBytes, WithRetry, ...); Model reports the model in use.
+// WithModel, WithRegion and WithHTTPClient say what FromEnv loads, so New,
+// which is handed a client and a model id, cannot use them: given one, the
+// Provider's Validate and every call fail with an error naming it, before
+// any request (New itself never fails). Configure the client instead.
 //
 // # Requests
 //
@@ -109,8 +117,7 @@
 // the Provider is a StreamProvider whatever client it wraps. A stream that
 // fails after some text (an exception event, a reset, a stream that ends
 // without its messageStop and metadata events) returns an error and no
-// Response; refine.RetryProvider retries a stream only before its first
-// delta.
+// Response; the Provider retries a stream only before its first delta.
 //
 // # Errors and retries
 //
@@ -169,22 +176,31 @@
 // A cancelled or expired context of the caller is returned as such:
 // errors.Is(err, context.Canceled) holds, and the error is not retried. The
 // Provider's own timeout is not the caller's deadline: it is ErrUnavailable,
-// and errors.Is(err, context.DeadlineExceeded) does not hold, so that
-// refine.RetryProvider retries it.
+// and errors.Is(err, context.DeadlineExceeded) does not hold, so that it is
+// retried.
+//
+// The Provider retries what the tables above call retried, by default 3
+// times with exponential backoff from 500ms (the zero refine.RetryPolicy);
+// WithRetry sets the policy and RetryPolicy{MaxRetries: -1} turns retries
+// off. Retrying is the Provider's, not the Loop's, so a call is retried by
+// the same rule however the Provider reaches a run: refine.WithProvider,
+// WithJudgeProvider, a judge built on it (refine.NewLLMJudge), a part of a
+// composite judge, the regression guard. The Provider is a refine.Retrier:
+// refine.RetryProvider adds no second layer around it. A Retry-After (which
+// Bedrock rarely sends, but gateways in front of it do; it becomes
+// ProviderError.RetryAfter) pauses every call through the Provider that
+// received it until it has passed.
 //
 // The AWS SDK retries on its own: its standard retryer makes 3 attempts with
 // up to 20 s of backoff, on throttling, 5xx and connection errors. (It does
-// not retry ModelNotReadyException, whatever that type's comment says.)
-// refine has exactly one retry layer, refine.RetryProvider, which the Loop
-// applies to the providers it is given (refine.WithRetry) and which honours
-// Retry-After. So every call this package makes carries an option that
-// replaces the client's retryer with aws.NopRetryer: a throttled call is
-// attempted 1 + RetryPolicy.MaxRetries times, never 3 × that. This holds
-// for clients from FromEnv and for clients you build yourself, whatever
+// not retry ModelNotReadyException, whatever that type's comment says, and
+// it ignores Retry-After.) There is exactly one retry layer, the
+// Provider's: every call this package makes carries an option that
+// replaces the client's retryer with aws.NopRetryer, so a throttled call is
+// attempted 1 + MaxRetries times, never 3 × that. This holds for clients
+// from FromEnv and for clients you build yourself, whatever
 // AWS_MAX_ATTEMPTS, AWS_RETRY_MODE or the client's options say. Calling
-// the client directly keeps its own retries. Bedrock rarely sends
-// Retry-After, but gateways in front of it do; it becomes
-// ProviderError.RetryAfter.
+// the client directly keeps its own retries.
 //
 // # Timeouts and response size
 //
@@ -201,7 +217,9 @@
 // failing credential_process (which holds the secret key; FromEnv withholds
 // it), not an AWS secret key, session token or Bedrock API key
 // (AWS_BEARER_TOKEN_BEDROCK), even when a server or the SDK echoes them,
-// and not the credentials of an endpoint URL (redacted). Service messages
+// and not the credentials of an endpoint URL (redacted in URLs, removed by
+// value and in their HTTP Basic form wherever a server echoes them).
+// Service messages
 // and SDK error texts are kept, scrubbed: the credentials the call was
 // signed with (whichever constructor built the Provider) and those FromEnv
 // resolved are removed by value, and whatever looks like a key or token by

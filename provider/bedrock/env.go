@@ -36,13 +36,16 @@ import (
 // secret: the output of a failing credential_process (which holds the
 // secret key), secret keys, session tokens and the bearer token are
 // removed from them. The client's own retries are disabled on every call,
-// whatever AWS_MAX_ATTEMPTS says (see the package doc).
+// whatever AWS_MAX_ATTEMPTS says: the Provider retries (WithRetry).
 func FromEnv(ctx context.Context, opts ...Option) (*Provider, error) {
 	cfg := config{timeout: DefaultTimeout, maxBytes: DefaultMaxResponseBytes}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
+	}
+	if err := cfg.check(false); err != nil {
+		return nil, err
 	}
 	// Known before any call, so that every error below can be scrubbed of it.
 	bearer := os.Getenv("AWS_BEARER_TOKEN_BEDROCK")
@@ -93,10 +96,7 @@ func FromEnv(ctx context.Context, opts ...Option) (*Provider, error) {
 		model = DefaultModelID
 	}
 	client := bedrockruntime.NewFromConfig(awsCfg)
-	p := New(client, model)
-	p.cfg = cfg
-	p.secrets = nonEmpty(secrets)
-	return p, nil
+	return newProvider(client, model, cfg, nil, nonEmpty(secrets)), nil
 }
 
 // credentialError stands in for an SDK error whose text may hold a

@@ -112,7 +112,7 @@ func TestFromEnv(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, alwaysFail(tt.reply))
 			awsEnv(t, f.URL, tt.env)
-			p, err := bedrock.FromEnv(context.Background(), tt.opts...)
+			p, err := bedrock.FromEnv(context.Background(), append(tt.opts, noRetry)...)
 			if err != nil {
 				t.Fatalf("FromEnv: %v", err)
 			}
@@ -214,7 +214,7 @@ func TestFromEnvResponseCap(t *testing.T) {
 func TestFromEnvTimeout(t *testing.T) {
 	f, _, _ := holdServer(t, false)
 	awsEnv(t, f.URL, nil)
-	p, err := bedrock.FromEnv(context.Background(), bedrock.WithTimeout(50*time.Millisecond))
+	p, err := bedrock.FromEnv(context.Background(), bedrock.WithTimeout(50*time.Millisecond), noRetry)
 	if err != nil {
 		t.Fatalf("FromEnv: %v", err)
 	}

@@ -224,7 +224,7 @@ func TestCompleteErrors(t *testing.T) {
 			if model == "" {
 				model = novaLite
 			}
-			p := bedrock.New(f.client(t), model)
+			p := bedrock.New(f.client(t), model, noRetry)
 			resp, err := p.Complete(context.Background(), &refine.Request{Messages: []refine.Message{{Role: refine.RoleUser, Content: "q"}}})
 			if err == nil {
 				t.Fatalf("Complete = %+v, want an error", resp)
@@ -258,7 +258,7 @@ func TestCompleteErrors(t *testing.T) {
 				}
 			}
 			if n := f.hits(); n != 1 {
-				t.Errorf("server hits = %d, want 1 (the SDK must not retry)", n)
+				t.Errorf("server hits = %d, want 1 (retries off: the SDK must not retry either)", n)
 			}
 		})
 	}
@@ -313,7 +313,7 @@ func TestCompleteConnectionRefused(t *testing.T) {
 	url := f.URL
 	f.Close()
 	t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
-	p := bedrock.New(newClient(url), novaLite)
+	p := bedrock.New(newClient(url), novaLite, noRetry)
 	_, err := p.Complete(context.Background(), &refine.Request{Messages: []refine.Message{{Role: refine.RoleUser, Content: "q"}}})
 	if !errors.Is(err, refine.ErrUnavailable) || !transient(err) {
 		t.Fatalf("error %v: want a transient ErrUnavailable", err)

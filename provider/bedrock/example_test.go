@@ -3,11 +3,13 @@ package bedrock_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -206,4 +208,51 @@ func ExampleWithStructuredOutput() {
 	// Output:
 	// {"textFormat":{"structure":{"jsonSchema":{"name":"receipt","schema":"{\"type\":\"object\",\"properties\":{\"total\":{\"type\":\"number\"}},\"required\":[\"total\"],\"additionalProperties\":false}"}},"type":"json_schema"}}
 	// {"total":12000}
+}
+
+// The Provider retries transient failures by itself (by default 3 times),
+// with the SDK's own retryer turned off so that there is one retry layer:
+// here one ThrottlingException, then the answer, is two requests.
+// RetryPolicy{MaxRetries: -1} turns retries off.
+func ExampleWithRetry() {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if calls.Add(1) == 1 {
+			w.Header().Set("X-Amzn-ErrorType", "ThrottlingException")
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"message":"Too many requests, please wait before trying again."}`)
+			return
+		}
+		fmt.Fprint(w, `{"output":{"message":{"role":"assistant","content":[{"text":"안녕하세요"}]}},"stopReason":"end_turn","usage":{"inputTokens":3,"outputTokens":2,"totalTokens":5}}`)
+	}))
+	defer srv.Close()
+	req := &refine.Request{Messages: []refine.Message{{Role: refine.RoleUser, Content: "인사해 주세요."}}}
+
+	p := bedrock.New(exampleClient(srv.URL), "us.amazon.nova-lite-v1:0",
+		bedrock.WithRetry(refine.RetryPolicy{Base: 10 * time.Millisecond})) // the default count, shorter backoff
+	resp, err := p.Complete(context.Background(), req)
+	fmt.Println(resp.Text, err, calls.Load())
+
+	calls.Store(0)
+	once := bedrock.New(exampleClient(srv.URL), "us.amazon.nova-lite-v1:0",
+		bedrock.WithRetry(refine.RetryPolicy{MaxRetries: -1}))
+	_, err = once.Complete(context.Background(), req)
+	fmt.Println(errors.Is(err, refine.ErrRateLimited), calls.Load())
+	// Output:
+	// 안녕하세요 <nil> 2
+	// true 1
+}
+
+// New is handed a configured client, so the options that say what FromEnv
+// loads are refused, loudly: Validate and every call name them, and no
+// request is sent. Set the region on the client instead.
+func ExampleProvider_Validate() {
+	p := bedrock.New(exampleClient("http://127.0.0.1:9"), "us.amazon.nova-lite-v1:0",
+		bedrock.WithRegion("eu-west-1"))
+	err := p.Validate()
+	fmt.Println(errors.Is(err, refine.ErrInvalidOption), strings.Contains(err.Error(), "WithRegion"))
+	// Output:
+	// true true
 }

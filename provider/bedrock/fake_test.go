@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 
 	"github.com/selfrefine/refine"
+	"github.com/selfrefine/refine/provider/bedrock"
 )
 
 // The fake below speaks the Converse wire format (restJson1): POST
@@ -178,6 +179,10 @@ func fastSDKRetries(o *bedrockruntime.Options) {
 		so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 	})
 }
+
+// noRetry makes each call one request, for tests of how one failure is
+// read.
+var noRetry = bedrock.WithRetry(refine.RetryPolicy{MaxRetries: -1})
 
 // okReply is a successful Converse reply with one text block.
 func okReply(text, stop string, in, out int) reply {

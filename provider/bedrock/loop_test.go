@@ -37,9 +37,8 @@ func TestRunLoopKorean(t *testing.T) {
 			return okReply(draftAnswer, "end_turn", 40, 120)
 		}
 	})
-	p := bedrock.New(f.client(t), novaLite)
-	res, err := refine.Run(context.Background(), koreanQuery,
-		refine.WithProvider(p), refine.WithRetry(fastRetry(3)))
+	p := bedrock.New(f.client(t), novaLite, bedrock.WithRetry(fastRetry(3)))
+	res, err := refine.Run(context.Background(), koreanQuery, refine.WithProvider(p))
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -49,14 +49,16 @@ func TestSDKRetriesAreOff(t *testing.T) {
 				t.Fatalf("direct Converse: server hits = %d, want %d", got, tt.wantRaw)
 			}
 
-			before := f.hits()
-			p := bedrock.New(client, novaLite)
-			_, err = p.Complete(context.Background(), &refine.Request{Messages: []refine.Message{{Role: refine.RoleUser, Content: "q"}}})
-			if err == nil {
-				t.Fatal("Complete succeeded, want an error")
-			}
-			if got := f.hits() - before; got != 1 {
-				t.Errorf("Provider.Complete: server hits = %d, want 1", got)
+			for _, retries := range []int{-1, 1} {
+				before := f.hits()
+				p := bedrock.New(client, novaLite, bedrock.WithRetry(fastRetry(retries)))
+				_, err = p.Complete(context.Background(), &refine.Request{Messages: []refine.Message{{Role: refine.RoleUser, Content: "q"}}})
+				if err == nil {
+					t.Fatal("Complete succeeded, want an error")
+				}
+				if got, want := f.hits()-before, max(retries, 0)+1; got != want {
+					t.Errorf("Provider.Complete with MaxRetries %d: server hits = %d, want %d", retries, got, want)
+				}
 			}
 		})
 	}
@@ -67,10 +69,10 @@ func fastRetry(retries int) refine.RetryPolicy {
 	return refine.RetryPolicy{MaxRetries: retries, Base: time.Millisecond, Max: 5 * time.Millisecond}
 }
 
-// Through refine, a call is attempted 1 + MaxRetries times:
-// refine.RetryProvider is the only retry layer. The clients have a (fast)
-// standard retryer of 3 attempts, so stacked retries would show as 3 ×
-// that. Both the Loop's WithRetry and a provider wrapped by hand count.
+// Through refine, a call is attempted 1 + MaxRetries times: the adapter's
+// policy is the only retry layer. The clients have a (fast) standard
+// retryer of 3 attempts, so stacked retries would show as 3 × that. A run
+// and a provider wrapped by hand in RetryProvider count.
 func TestRetriesThroughRun(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -95,9 +97,8 @@ func TestRetriesThroughRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Run("WithRetry", func(t *testing.T) {
 				f := newFake(t, alwaysFail(tt.reply))
-				p := bedrock.New(f.client(t, fastSDKRetries), novaLite)
-				res, err := refine.Run(context.Background(), koreanQuery,
-					refine.WithProvider(p), refine.WithRetry(fastRetry(tt.retries)))
+				p := bedrock.New(f.client(t, fastSDKRetries), novaLite, bedrock.WithRetry(fastRetry(tt.retries)))
+				res, err := refine.Run(context.Background(), koreanQuery, refine.WithProvider(p))
 				if !errors.Is(err, tt.wantKind) {
 					t.Fatalf("Run = %v, %v; want an error wrapping %v", res, err, tt.wantKind)
 				}
@@ -107,7 +108,7 @@ func TestRetriesThroughRun(t *testing.T) {
 			})
 			t.Run("RetryProvider", func(t *testing.T) {
 				f := newFake(t, alwaysFail(tt.reply))
-				p := refine.RetryProvider(bedrock.New(f.client(t, fastSDKRetries), novaLite), fastRetry(tt.retries))
+				p := refine.RetryProvider(bedrock.New(f.client(t, fastSDKRetries), novaLite, bedrock.WithRetry(fastRetry(tt.retries))), fastRetry(tt.retries))
 				_, err := p.Complete(context.Background(), userQ)
 				if !errors.Is(err, tt.wantKind) {
 					t.Fatalf("Complete error %v, want %v", err, tt.wantKind)
@@ -120,8 +121,8 @@ func TestRetriesThroughRun(t *testing.T) {
 	}
 }
 
-// A Retry-After from a gateway in front of Bedrock is waited out by
-// RetryProvider: the second attempt comes no sooner.
+// A Retry-After from a gateway in front of Bedrock is waited out by the
+// adapter: the second attempt comes no sooner.
 func TestRetryAfterHonoured(t *testing.T) {
 	f := newFake(t, func(n int, s seen) reply {
 		if n == 0 {
@@ -131,7 +132,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		}
 		return okReply("ok", "end_turn", 1, 1)
 	})
-	p := refine.RetryProvider(bedrock.New(f.client(t), novaLite), fastRetry(1))
+	p := bedrock.New(f.client(t), novaLite, bedrock.WithRetry(fastRetry(1)))
 	start := time.Now()
 	if _, err := p.Complete(context.Background(), userQ); err != nil {
 		t.Fatalf("Complete: %v", err)
@@ -154,9 +155,9 @@ func TestThrottledThenServed(t *testing.T) {
 			return okReply("초안", "end_turn", 10, 5)
 		}
 	})
-	p := bedrock.New(f.client(t, fastSDKRetries), novaLite)
+	p := bedrock.New(f.client(t, fastSDKRetries), novaLite, bedrock.WithRetry(fastRetry(3)))
 	res, err := refine.Run(context.Background(), koreanQuery, refine.WithProvider(p),
-		refine.WithMaxIterations(0), refine.WithRetry(fastRetry(3)))
+		refine.WithMaxIterations(0))
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -195,7 +195,7 @@ func TestEndpointCredentialsRedacted(t *testing.T) {
 		// The SDK itself drops user info and query from the endpoint.
 		{"FromEnv endpoint", func(t *testing.T) *bedrock.Provider {
 			awsEnv(t, base+"?api-key=QUERYSECRET", nil)
-			p, err := bedrock.FromEnv(context.Background())
+			p, err := bedrock.FromEnv(context.Background(), noRetry)
 			if err != nil {
 				t.Fatalf("FromEnv: %v", err)
 			}
@@ -207,13 +207,13 @@ func TestEndpointCredentialsRedacted(t *testing.T) {
 			t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
 			return bedrock.New(newClient("http://127.0.0.1:1", func(o *bedrockruntime.Options) {
 				o.HTTPClient = gatewayClient{base: base, query: "api-key=QUERYSECRET&region=kr"}
-			}), novaLite)
+			}), novaLite, noRetry)
 		}},
 		{"SAS signature in the query", func(t *testing.T) *bedrock.Provider {
 			t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
 			return bedrock.New(newClient("http://127.0.0.1:1", func(o *bedrockruntime.Options) {
 				o.HTTPClient = gatewayClient{base: base, query: "sv=2024&sig=QUERYSECRET"}
-			}), novaLite)
+			}), novaLite, noRetry)
 		}},
 	}
 	for _, tt := range tests {

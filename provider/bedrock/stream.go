@@ -29,14 +29,27 @@ import (
 //
 // The timeout (WithTimeout) bounds the wait for the response and for each
 // event after it, so a long answer that keeps arriving is never cut off,
-// while a stream that stalls is. delta may be nil, for a caller that wants
+// while a stream that stalls is. A failure before the first delta is
+// retried as Complete's are (WithRetry); one after it is returned, never
+// silently restarted. delta may be nil, for a caller that wants
 // only the stream's exact usage and its per-event timeout.
 func (p *Provider) Stream(ctx context.Context, req *refine.Request, delta func(text string)) (*refine.Response, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	if p.retry != nil {
+		return p.retry.Stream(ctx, req, delta)
+	}
+	return p.streamOnce(ctx, req, delta)
+}
+
+// streamOnce is one attempt of Stream: one ConverseStream request.
+func (p *Provider) streamOnce(ctx context.Context, req *refine.Request, delta func(text string)) (*refine.Response, error) {
 	if delta == nil {
 		delta = func(string) {}
 	}
 	if p.stream == nil {
-		resp, err := p.Complete(ctx, req)
+		resp, err := p.complete(ctx, req)
 		if err == nil && resp.Text != "" {
 			delta(resp.Text)
 		}

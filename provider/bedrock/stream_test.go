@@ -197,7 +197,7 @@ func TestStreamFailsAfterDeltas(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, alwaysFail(tt.reply))
-			p := refine.RetryProvider(bedrock.New(f.client(t), novaLite), fastRetry(3)).(refine.StreamProvider)
+			p := bedrock.New(f.client(t), novaLite, bedrock.WithRetry(fastRetry(3)))
 			var got []string
 			resp, err := p.Stream(context.Background(), streamReq, func(s string) { got = append(got, s) })
 			if err == nil {
@@ -230,7 +230,7 @@ func TestStreamRetriedBeforeFirstDelta(t *testing.T) {
 		}
 		return streamReply(streamEvents(t, "ok"), nil, nil)
 	})
-	p := refine.RetryProvider(bedrock.New(f.client(t), novaLite), fastRetry(3)).(refine.StreamProvider)
+	p := bedrock.New(f.client(t), novaLite, bedrock.WithRetry(fastRetry(3)))
 	resp, err := p.Stream(context.Background(), streamReq, func(string) {})
 	if err != nil || resp.Text != "ok" || f.hits() != 2 {
 		t.Fatalf("Stream = %+v, %v after %d hits; want ok after 2", resp, err, f.hits())
@@ -254,7 +254,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 			t.Cleanup(func() { close(hold) })
 			frames := streamEvents(t, "a", "b")
 			f := newFake(t, alwaysFail(streamReply(frames, map[int]<-chan struct{}{tt.holdAt: hold}, nil)))
-			p := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(100*time.Millisecond))
+			p := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(100*time.Millisecond), noRetry)
 			_, err := p.Stream(context.Background(), streamReq, func(string) {})
 			if !errors.Is(err, refine.ErrUnavailable) || !transient(err) || errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("error %v: want a retryable ErrUnavailable", err)

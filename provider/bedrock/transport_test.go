@@ -73,7 +73,7 @@ func TestBrokenReplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, alwaysFail(tt.reply))
-			p := bedrock.New(f.client(t), novaLite)
+			p := bedrock.New(f.client(t), novaLite, noRetry)
 			resp, err := p.Complete(context.Background(), userQ)
 			if err == nil {
 				t.Fatalf("Complete = %+v, want an error", resp)
@@ -91,14 +91,14 @@ func TestBrokenReplies(t *testing.T) {
 				}
 			}
 
-			// Through RetryProvider: 1 + 2 attempts, all of them failed.
+			// With two retries: 1 + 2 attempts, all of them failed.
 			before := f.hits()
-			rp := refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 2, Base: time.Millisecond, Max: time.Millisecond})
+			rp := bedrock.New(f.client(t), novaLite, bedrock.WithRetry(refine.RetryPolicy{MaxRetries: 2, Base: time.Millisecond, Max: time.Millisecond}))
 			if _, err := rp.Complete(context.Background(), userQ); !errors.Is(err, refine.ErrUnavailable) {
 				t.Errorf("RetryProvider error %v, want ErrUnavailable", err)
 			}
 			if got := f.hits() - before; got != 3 {
-				t.Errorf("server hits through RetryProvider = %d, want 3", got)
+				t.Errorf("server hits with 2 retries = %d, want 3", got)
 			}
 		})
 	}
@@ -112,7 +112,7 @@ func TestResetThenServed(t *testing.T) {
 		}
 		return okReply("안녕하세요", "end_turn", 3, 2)
 	})
-	p := refine.RetryProvider(bedrock.New(f.client(t), novaLite), refine.RetryPolicy{Base: time.Millisecond, Max: time.Millisecond})
+	p := bedrock.New(f.client(t), novaLite, bedrock.WithRetry(refine.RetryPolicy{Base: time.Millisecond, Max: time.Millisecond}))
 	resp, err := p.Complete(context.Background(), userQ)
 	if err != nil {
 		t.Fatalf("Complete: %v", err)
@@ -132,7 +132,7 @@ func TestNetworkErrorMessages(t *testing.T) {
 		addr := ln.Addr().String()
 		ln.Close()
 		t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
-		p := bedrock.New(newClient("http://"+addr), novaLite)
+		p := bedrock.New(newClient("http://"+addr), novaLite, noRetry)
 		_, err = p.Complete(context.Background(), userQ)
 		if !errors.Is(err, refine.ErrUnavailable) || !transient(err) {
 			t.Fatalf("error %v: want a retryable ErrUnavailable", err)
@@ -153,7 +153,7 @@ func TestNetworkErrorMessages(t *testing.T) {
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Setenv("AWS_BEARER_TOKEN_BEDROCK", "")
-				p := bedrock.New(newClient(tt.url), novaLite)
+				p := bedrock.New(newClient(tt.url), novaLite, noRetry)
 				_, err := p.Complete(context.Background(), userQ)
 				if !errors.Is(err, refine.ErrUnavailable) || transient(err) {
 					t.Fatalf("error %v: want a permanent ErrUnavailable", err)
@@ -199,7 +199,7 @@ func TestTimeout(t *testing.T) {
 	}{{"no response", false}, {"body stalls", true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			f, _, _ := holdServer(t, tt.headers)
-			p := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(50*time.Millisecond))
+			p := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(50*time.Millisecond), noRetry)
 			_, err := p.Complete(context.Background(), userQ)
 			if !errors.Is(err, refine.ErrUnavailable) || !transient(err) {
 				t.Fatalf("error %v: want a retryable ErrUnavailable", err)
@@ -211,10 +211,11 @@ func TestTimeout(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
 			before := f.hits()
-			rp := refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 1, Base: time.Millisecond, Max: time.Millisecond})
+			rp := bedrock.New(f.client(t), novaLite, bedrock.WithTimeout(50*time.Millisecond),
+				bedrock.WithRetry(refine.RetryPolicy{MaxRetries: 1, Base: time.Millisecond, Max: time.Millisecond}))
 			rp.Complete(context.Background(), userQ)
 			if got := f.hits() - before; got != 2 {
-				t.Errorf("server hits through RetryProvider = %d, want 2", got)
+				t.Errorf("server hits with 1 retry = %d, want 2", got)
 			}
 		})
 	}
@@ -257,8 +258,8 @@ func TestMaxResponseBytes(t *testing.T) {
 	var sent atomic.Int64
 	f := newFake(t, alwaysFail(endless(&sent)))
 	const limit = 1 << 20
-	p := refine.RetryProvider(bedrock.New(f.client(t), novaLite, bedrock.WithMaxResponseBytes(limit)),
-		refine.RetryPolicy{MaxRetries: 3, Base: time.Millisecond, Max: time.Millisecond})
+	p := bedrock.New(f.client(t), novaLite, bedrock.WithMaxResponseBytes(limit),
+		bedrock.WithRetry(refine.RetryPolicy{MaxRetries: 3, Base: time.Millisecond, Max: time.Millisecond}))
 
 	runtime.GC()
 	var before, after runtime.MemStats

@@ -60,8 +60,11 @@
 // an explicit 0 would never reach the API, which then samples at its
 // default of 1.0 (go-openai issues #9 and #678). The Provider sends every
 // request through its own HTTP layer, which writes "temperature": 0 (and
-// "top_p": 0) into the JSON body when the caller asked for 0 — also with
-// WithClient, whose configuration the Provider rebuilds its client from.
+// "top_p": 0) into the JSON body when the caller asked for 0, on every
+// call and every retry of it. The Provider always builds its own go-openai
+// client, so that this layer is in place; there is no option to hand it
+// one (WithBaseURL, WithHTTPClient, WithOrganization and WithAzure cover
+// the connection settings).
 // A tiny positive value is no substitute: llama.cpp divides the logits by
 // the temperature, and at 1e-45 they overflow and sampling is no longer
 // greedy.
@@ -88,8 +91,9 @@
 // "stream_options": {"include_usage": true}, so the usage it returns is the
 // server's count, and delivers the answer's text as it arrives. A stream
 // that fails after some text returns an error and no Response. A server
-// that ignores "stream": true and sends one JSON body is answered from
-// it, as one piece of text.
+// that ignores "stream": true and sends one JSON body (as
+// application/json, text/plain or any type but text/event-stream) is
+// answered from it, as one piece of text, with the body's usage and model.
 //
 // # Errors
 //
@@ -114,13 +118,24 @@
 //
 // # Retries, timeouts, response size
 //
-// go-openai never retries, and neither does this package: each call makes
-// one HTTP request and returns a classified error. Retrying is
-// refine.RetryProvider's job, which the Loop applies to the providers it is
-// given; it waits out the delay the server asked for (Retry-After,
-// retry-after-ms, or OpenAI's x-ratelimit-reset-* headers), which
-// ProviderError.RetryAfter carries. An exhausted quota (insufficient_quota)
-// is a Permanent ErrRateLimited and is not retried.
+// go-openai never retries; the Provider does. It retries transient
+// failures (rate limits, 5xx, 408, network failures, timeouts, malformed
+// success responses) by default 3 times with exponential backoff from
+// 500ms (the zero refine.RetryPolicy), waiting out instead the delay the
+// server asked for (Retry-After, retry-after-ms, or OpenAI's
+// x-ratelimit-reset-* headers, which ProviderError.RetryAfter carries). A
+// pause the server asked for holds every call through the Provider that
+// received it. WithRetry sets the policy; RetryPolicy{MaxRetries: -1}
+// turns retries off, one HTTP request per call. An exhausted quota
+// (insufficient_quota) is a Permanent ErrRateLimited and is not retried.
+//
+// Retrying is the Provider's, not the Loop's, so a call is retried by the
+// same rule however the Provider reaches a run: refine.WithProvider,
+// WithJudgeProvider, a judge built on it (refine.NewLLMJudge), a part of a
+// composite judge, the regression guard. The Provider is a refine.Retrier,
+// so refine.RetryProvider adds no second layer around it: a policy of N
+// retries is at most N+1 requests per call. Do not give WithHTTPClient a
+// transport that retries too.
 //
 // Each Complete call is bounded by WithTimeout (default DefaultTimeout, 10
 // minutes, as the official SDKs), which covers a server that stalls in the
@@ -136,8 +151,10 @@
 // an error (Error, %+v, the go-openai errors inside) or a log record: URLs
 // are redacted (password, a user name given alone, and query values of
 // key-like parameters), and server text quoted in errors is scrubbed of
-// the key, the token, and anything shaped like a bearer token, an sk- key,
-// a JWT or AWS credentials. Server messages are otherwise quoted as sent,
+// every credential the Provider was configured with — the key, the token,
+// the base URL's password and user:password pair, also in the HTTP Basic
+// (base64) form a gateway received them in — and of anything shaped like
+// a bearer token, an sk- key, a JWT or AWS credentials. Server messages are otherwise quoted as sent,
 // so they may carry the server's own words about the request. The adapter
 // logs only the reasoning-model warnings above: model, parameter, value.
 package openai

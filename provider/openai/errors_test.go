@@ -138,7 +138,7 @@ func TestErrors(t *testing.T) {
 			if len(tt.opts) > 0 { // Azure
 				opts = append([]openai.Option{openai.WithAzure(srv.URL, ""), openai.WithAPIKey("k")}, tt.opts...)
 			}
-			p := openai.New(model, opts...)
+			p := openai.New(model, append(opts, noRetry)...)
 			resp, err := p.Complete(context.Background(), user("q"))
 			if err == nil {
 				t.Fatalf("Complete = %+v, want an error", resp)
@@ -202,7 +202,7 @@ func TestUnreachableServer(t *testing.T) {
 	srv := newFake(t, replies(ok("x")))
 	url := srv.URL
 	srv.Close() // nothing listens there any more
-	p := openai.New("llama3.2", openai.WithBaseURL(url+"/v1"))
+	p := openai.New("llama3.2", openai.WithBaseURL(url+"/v1"), noRetry)
 	_, err := p.Complete(context.Background(), user("q"))
 	if !errors.Is(err, refine.ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
@@ -212,10 +212,9 @@ func TestUnreachableServer(t *testing.T) {
 	}
 }
 
-// TestRetriesThroughRetryProvider checks the division of labour: the
-// adapter makes one request per call, refine.RetryProvider retries what is
+// TestRetries checks what the adapter retries by itself: what is
 // transient, waiting as long as the server asked.
-func TestRetriesThroughRetryProvider(t *testing.T) {
+func TestRetries(t *testing.T) {
 	fast := map[string]string{"retry-after-ms": "10"}
 	tests := []struct {
 		name     string
@@ -232,10 +231,10 @@ func TestRetriesThroughRetryProvider(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newFake(t, replies(tt.replies...))
-			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithAPIKey("sk-test"))
+			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithAPIKey("sk-test"),
+				openai.WithRetry(refine.RetryPolicy{Base: time.Millisecond, Max: 5 * time.Millisecond}))
 			start := time.Now()
-			rp := refine.RetryProvider(p, refine.RetryPolicy{Base: time.Millisecond, Max: 5 * time.Millisecond})
-			resp, err := rp.Complete(context.Background(), user("q"))
+			resp, err := p.Complete(context.Background(), user("q"))
 			if n := len(srv.Hits()); n != tt.wantHits {
 				t.Errorf("server received %d requests, want %d", n, tt.wantHits)
 			}
@@ -311,7 +310,6 @@ func TestContextErrors(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	srv := newFake(t, replies(ok("x")))
-	client := goopenai.NewClient("sk")
 	tests := []struct {
 		name       string
 		emptyModel bool
@@ -329,10 +327,10 @@ func TestConfigErrors(t *testing.T) {
 			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithBaseURL", `"localhost:11434/v1"`, "http"}},
 		{name: "base URL with query", opts: []openai.Option{openai.WithBaseURL("http://localhost:8000/v1?x=1")},
 			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithBaseURL", "query"}},
-		{name: "nil client", opts: []openai.Option{openai.WithClient(nil)},
-			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithClient"}},
-		{name: "client with other options", opts: []openai.Option{openai.WithClient(client), openai.WithAPIKey("k"), openai.WithBaseURL(srv.URL)},
-			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithClient", "WithAPIKey", "WithBaseURL"}},
+		{name: "retry policy with negative backoff", opts: []openai.Option{openai.WithBaseURL(srv.URL), openai.WithRetry(refine.RetryPolicy{Base: -time.Second})},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRetry", "Base: -1s", ">= 0"}},
+		{name: "retry policy with Max below Base", opts: []openai.Option{openai.WithBaseURL(srv.URL), openai.WithRetry(refine.RetryPolicy{Base: time.Second, Max: time.Millisecond})},
+			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithRetry", "Max must be >= Base"}},
 		{name: "nil HTTP client", opts: []openai.Option{openai.WithBaseURL(srv.URL), openai.WithHTTPClient(nil)},
 			wantKind: refine.ErrInvalidOption, wantIn: []string{"WithHTTPClient"}},
 		{name: "Azure without key", opts: []openai.Option{openai.WithAzure(srv.URL, "2024-10-21")},
@@ -353,6 +351,9 @@ func TestConfigErrors(t *testing.T) {
 				model = ""
 			}
 			p := openai.New(model, tt.opts...)
+			if err := p.Validate(); !errors.Is(err, tt.wantKind) {
+				t.Errorf("Validate() = %v, want an error wrapping %v", err, tt.wantKind)
+			}
 			for range 2 { // every call reports it
 				_, err := p.Complete(context.Background(), user("q"))
 				if !errors.Is(err, tt.wantKind) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"time"
 
 	"github.com/selfrefine/refine"
@@ -149,7 +150,8 @@ func ExampleWithTimeout() {
 	defer close(stop)
 
 	p := openai.New("llama3.2", openai.WithBaseURL(srv.URL+"/v1"),
-		openai.WithTimeout(50*time.Millisecond), openai.WithMaxResponseBytes(8<<20))
+		openai.WithTimeout(50*time.Millisecond), openai.WithMaxResponseBytes(8<<20),
+		openai.WithRetry(refine.RetryPolicy{MaxRetries: -1})) // one attempt, for the example
 	_, err := p.Complete(context.Background(), &refine.Request{
 		Messages: []refine.Message{{Role: refine.RoleUser, Content: "ping"}},
 	})
@@ -163,4 +165,38 @@ func ExampleProvider_Model() {
 	fmt.Println(p.Model())
 	// Output:
 	// qwen2.5:7b
+}
+
+// The Provider retries transient failures by itself, by default 3 times,
+// waiting as long as the server asks: here one 429 with a 10ms
+// retry-after-ms, then the answer. Every way the Provider reaches a run
+// (WithProvider, a judge built on it, the regression guard) is retried by
+// this same rule. RetryPolicy{MaxRetries: -1} turns retries off.
+func ExampleWithRetry() {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if calls.Add(1) == 1 {
+			w.Header().Set("retry-after-ms", "10")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`)
+			return
+		}
+		io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","model":"llama3.2","choices":[{"index":0,"message":{"role":"assistant","content":"pong"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
+	}))
+	defer srv.Close()
+	req := &refine.Request{Messages: []refine.Message{{Role: refine.RoleUser, Content: "ping"}}}
+
+	p := openai.New("llama3.2", openai.WithBaseURL(srv.URL+"/v1")) // retries on by default
+	resp, err := p.Complete(context.Background(), req)
+	fmt.Println(resp.Text, err, calls.Load())
+
+	calls.Store(0)
+	once := openai.New("llama3.2", openai.WithBaseURL(srv.URL+"/v1"),
+		openai.WithRetry(refine.RetryPolicy{MaxRetries: -1}))
+	_, err = once.Complete(context.Background(), req)
+	fmt.Println(errors.Is(err, refine.ErrRateLimited), calls.Load())
+	// Output:
+	// pong <nil> 2
+	// true 1
 }

@@ -10,6 +10,10 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/selfrefine/refine"
+	"github.com/selfrefine/refine/provider/openai"
 )
 
 // A fake Chat Completions server speaking the wire format of WIRE.md and
@@ -186,3 +190,12 @@ func (h *logRecorder) warnings() map[string]int {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// noRetry makes each call one request, for tests of how one failure is
+// read.
+var noRetry = openai.WithRetry(refine.RetryPolicy{MaxRetries: -1})
+
+// fastRetry retries n times with millisecond backoff.
+func fastRetry(n int) openai.Option {
+	return openai.WithRetry(refine.RetryPolicy{MaxRetries: n, Base: time.Millisecond, Max: time.Millisecond})
+}

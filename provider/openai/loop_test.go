@@ -32,7 +32,7 @@ func verdict(score float64, issue string) string {
 
 // TestRunLoop runs the whole refine loop on the adapter against a fake
 // server: a draft, its verdict, a refinement, its verdict. The first judge
-// call is rate limited once, so the loop's retry layer is exercised too.
+// call is rate limited once, so the adapter's retry layer is exercised too.
 func TestRunLoop(t *testing.T) {
 	var (
 		mu                  sync.Mutex
@@ -61,10 +61,11 @@ func TestRunLoop(t *testing.T) {
 		}
 		return reply{body: completion{text: text, in: 20, out: 10}.json()}
 	})
-	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithAPIKey("sk-test"))
+	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithAPIKey("sk-test"),
+		openai.WithRetry(refine.RetryPolicy{Base: time.Millisecond, Max: 5 * time.Millisecond}))
 
 	res, err := refine.Run(context.Background(), "What does the select statement do in Go?",
-		refine.WithProvider(p), refine.WithRetry(refine.RetryPolicy{Base: time.Millisecond, Max: 5 * time.Millisecond}))
+		refine.WithProvider(p))
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	goopenai "github.com/sashabaranov/go-openai"
-
 	"github.com/selfrefine/refine"
 	"github.com/selfrefine/refine/internal/wire"
 )
@@ -42,9 +40,8 @@ const DefaultTimeout = 10 * time.Minute
 const DefaultMaxResponseBytes = 32 << 20
 
 // An Option configures a Provider. Options are applied in order, so the
-// last one of a kind wins; options that contradict each other (WithClient
-// with any option that configures the connection, WithAzure with
-// WithBaseURL) are an error. New does not return an error: a bad value (an
+// last one of a kind wins; options that contradict each other (WithAzure
+// with WithBaseURL, WithTokenSource with WithAPIKey) are an error. New does not return an error: a bad value (an
 // unparsable URL, conflicting options, no API key for the official
 // endpoint) is reported by every call to Complete, before any request is
 // sent, as an error that names the option and the value and wraps
@@ -63,9 +60,6 @@ type config struct {
 	httpClient    *http.Client
 	httpClientSet bool
 
-	client    *goopenai.Client
-	clientSet bool
-
 	azure                       bool
 	azureEndpoint, azureVersion string
 	deployment                  string
@@ -82,6 +76,7 @@ type config struct {
 	schemaMode SchemaMode
 
 	batch *BatchOptions // WithBatch; nil: on demand
+	retry refine.RetryPolicy
 }
 
 // WithAPIKey sets the API key. It is sent as "Authorization: Bearer <key>",
@@ -112,27 +107,32 @@ func WithOrganization(org string) Option {
 // WithHTTPClient sends requests through hc instead of a plain &http.Client{}:
 // for proxies, custom TLS or tracing transports. The adapter still wraps it
 // (to send temperature 0, read Retry-After and cap the response size). The
-// adapter sends one request per call and refine.RetryProvider does the
-// retrying: do not give hc a transport that retries on its own, or the
-// retries multiply. For deadlines use WithTimeout or contexts. A nil hc is
-// an error.
+// adapter does the retrying (WithRetry): do not give hc a transport that
+// retries on its own, or the retries multiply. For deadlines use
+// WithTimeout or contexts. A nil hc is an error.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.httpClient, c.httpClientSet = hc, true }
 }
 
-// WithClient uses the configuration of a go-openai client built by the
-// caller, for settings this package has no option for. The client carries
-// its own key, URL and HTTP client, so WithClient cannot be combined with
-// WithAPIKey, WithBaseURL, WithOrganization, WithHTTPClient, WithAzure or
-// WithTokenSource.
+// WithRetry sets how the Provider retries transient failures: rate
+// limits (429, except an exhausted quota), 5xx, 408, network failures,
+// WithTimeout passing and malformed success responses. Retries are on by
+// default with the zero policy (3 retries, backoff from 500ms up to 20s, a
+// Retry-After of up to 2 minutes waited out); RetryPolicy{MaxRetries: -1}
+// turns them off, so that each call makes exactly one request.
 //
-// The Provider builds its own client from that configuration, with the
-// adapter's HTTP layer around the configured HTTP client, so everything
-// behaves as with New's own options: temperature 0 is sent as an exact 0,
-// Retry-After is read, WithTimeout and WithMaxResponseBytes apply. cl
-// itself is not changed. A nil cl is an error.
-func WithClient(cl *goopenai.Client) Option {
-	return func(c *config) { c.client, c.clientSet = cl, true }
+// Retrying is the adapter's, so a call is retried by the same rule however
+// the Provider reaches a run: refine.WithProvider, WithJudgeProvider, a
+// judge built on it, a part of a composite judge, the regression guard.
+// The Provider is a refine.Retrier, so refine.RetryProvider adds no second
+// layer around it: a policy of N retries is N+1 requests per call at most.
+// A delay the server asks for (Retry-After, retry-after-ms, OpenAI's
+// x-ratelimit-reset-* headers) pauses every call through this Provider
+// until it has passed, and no other Provider. A Stream is retried only
+// before its first piece of text was delivered. A policy with a negative
+// duration, or Max below Base, is an error.
+func WithRetry(policy refine.RetryPolicy) Option {
+	return func(c *config) { c.retry = policy }
 }
 
 // WithAzure talks to Azure OpenAI: endpoint is the resource's URL (such as
@@ -184,8 +184,8 @@ func WithTokenSource(fn func(ctx context.Context) (string, error)) Option {
 // the reply begins and between two pieces of it, so a slow server that
 // keeps writing a long answer is never cut off. A server that accepts the
 // connection and then stalls, before or in the middle of its reply, fails
-// the call with an error wrapping refine.ErrUnavailable (retried by
-// refine.RetryProvider unless deltas were delivered) once d has passed.
+// the call with an error wrapping refine.ErrUnavailable (retried, see
+// WithRetry, unless deltas were delivered) once d has passed.
 // The caller's context still applies when it ends sooner.
 // Default DefaultTimeout; 0 means no limit but the context's. A negative d
 // is an error.
@@ -231,27 +231,8 @@ func (c *config) validate(model string) error {
 	if err := c.schemaMode.validate(); err != nil {
 		return err
 	}
-	if c.clientSet {
-		if c.client == nil {
-			return optionError("WithClient", "nil", "client must not be nil")
-		}
-		var others []string
-		for _, o := range []struct {
-			set  bool
-			name string
-		}{
-			{c.apiKeySet, "WithAPIKey"}, {c.baseURLSet, "WithBaseURL"}, {c.orgSet, "WithOrganization"},
-			{c.httpClientSet, "WithHTTPClient"}, {c.azure, "WithAzure"}, {c.deploymentSet, "WithAzureDeployment"},
-			{c.tokenSet, "WithTokenSource"},
-		} {
-			if o.set {
-				others = append(others, o.name)
-			}
-		}
-		if len(others) > 0 {
-			return optionError("WithClient", "client", "the client carries its own configuration: it cannot be combined with "+strings.Join(others, ", "))
-		}
-		return nil
+	if err := checkRetry(c.retry); err != nil {
+		return err
 	}
 	if c.httpClientSet && c.httpClient == nil {
 		return optionError("WithHTTPClient", "nil", "HTTP client must not be nil")
@@ -324,6 +305,18 @@ func isOfficial(base string) bool {
 	}
 	u, err := url.Parse(base)
 	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
+}
+
+// checkRetry refuses what refine.RetryProvider would panic on.
+func checkRetry(rp refine.RetryPolicy) error {
+	value := fmt.Sprintf("RetryPolicy{MaxRetries: %d, Base: %s, Max: %s, MaxRetryAfter: %s}", rp.MaxRetries, rp.Base, rp.Max, rp.MaxRetryAfter)
+	switch {
+	case rp.Base < 0 || rp.Max < 0 || rp.MaxRetryAfter < 0:
+		return optionError("WithRetry", value, "durations must be >= 0 (0: the default)")
+	case rp.Max != 0 && rp.Max < rp.Base:
+		return optionError("WithRetry", value, "Max must be >= Base")
+	}
+	return nil
 }
 
 func optionError(option, value, why string) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -22,9 +21,9 @@ import (
 // FromEnv.
 //
 // A Provider is immutable after New and safe for concurrent use by many
-// goroutines. Each call makes exactly one HTTP request: failures come back
-// classified (see Complete), and retrying them is refine.RetryProvider's
-// job (the Loop applies it), never this package's.
+// goroutines. It retries transient failures itself (see WithRetry), so it
+// is a refine.Retrier, and a refine.Validator reporting its configuration
+// error.
 type Provider struct {
 	model      string
 	client     *goopenai.Client
@@ -38,6 +37,11 @@ type Provider struct {
 	logger     *slog.Logger
 	err        error        // configuration error, returned by every call
 	batch      *batchEngine // WithBatch; nil: every call on demand (batch.go)
+
+	policy refine.RetryPolicy
+	// retry is the one retry layer, around this Provider's single-request
+	// calls; nil when retries are off.
+	retry refine.StreamProvider
 
 	// One warning per dropped parameter per Provider, not one per call.
 	warned [numDropped]sync.Once
@@ -58,32 +62,14 @@ func New(model string, opts ...Option) *Provider {
 		}
 	}
 	p := &Provider{model: model, logger: c.logger, endpoint: c.endpoint(), azure: c.azure,
-		timeout: c.timeout, schemaMode: c.schemaMode}
-	if c.apiKey != "" {
-		p.secrets = []string{c.apiKey}
-	}
+		timeout: c.timeout, schemaMode: c.schemaMode, policy: c.retry, secrets: c.secrets()}
 	if p.err = c.validate(model); p.err != nil {
 		return p
 	}
 	p.reasoning = isReasoningModel(model)
 
 	var cfg goopenai.ClientConfig
-	switch {
-	case c.client != nil:
-		var ok bool
-		if cfg, ok = clientConfig(c.client); !ok {
-			p.err = optionError("WithClient", "client", "cannot read this go-openai version's client configuration; use New's options instead")
-			return p
-		}
-		if cfg.APIType == goopenai.APITypeAzure || cfg.APIType == goopenai.APITypeAzureAD {
-			p.azure = true
-			p.deployment = cfg.GetAzureDeploymentByModel(model)
-		}
-		p.endpoint = wire.RedactURL(cfg.BaseURL)
-		if key := authToken(cfg); key != "" {
-			p.secrets = []string{key}
-		}
-	case c.azure:
+	if c.azure {
 		cfg = goopenai.DefaultAzureConfig(c.apiKey, c.azureEndpoint)
 		cfg.APIVersion = c.azureVersion
 		if cfg.APIVersion == "" {
@@ -94,38 +80,61 @@ func New(model string, opts ...Option) *Provider {
 			cfg.AzureModelMapperFunc = func(string) string { return name }
 		}
 		p.deployment = cfg.GetAzureDeploymentByModel(model)
-		cfg.OrgID = c.org
-	default:
+	} else {
 		cfg = goopenai.DefaultConfig(c.apiKey)
 		if c.baseURL != "" {
 			cfg.BaseURL = c.baseURL
 		}
-		cfg.OrgID = c.org
 	}
+	cfg.OrgID = c.org
 	var hc goopenai.HTTPDoer = &http.Client{}
-	switch {
-	case c.client != nil && cfg.HTTPClient != nil:
-		hc = cfg.HTTPClient
-	case c.httpClient != nil:
+	if c.httpClient != nil {
 		hc = c.httpClient
 	}
 	cfg.HTTPClient = &doer{next: hc, maxBody: c.maxBody, token: c.token}
 	p.client = goopenai.NewClientWithConfig(cfg)
+	if p.Retries() {
+		p.retry = refine.RetryProvider(once{p}, c.retry).(refine.StreamProvider)
+	}
 	if c.batch != nil {
 		p.initBatch(&c, cfg, hc)
 	}
 	return p
 }
 
-// authToken is the key inside a ClientConfig, which go-openai keeps
-// unexported; the adapter reads it only to scrub it from messages.
-// reflect may read an unexported string field, it may not change it.
-func authToken(cfg goopenai.ClientConfig) string {
-	f := reflect.ValueOf(cfg).FieldByName("authToken")
-	if f.Kind() != reflect.String {
-		return ""
-	}
-	return f.String()
+// secrets returns every credential the configuration holds, longest
+// first, so that a secret containing another is removed whole: the API
+// key, and the user info of the base URL or Azure endpoint in each form a
+// server may echo it (see wire.URLSecrets).
+func (c *config) secrets() []string {
+	s := []string{c.apiKey}
+	s = append(s, wire.URLSecrets(c.baseURL)...)
+	s = append(s, wire.URLSecrets(c.azureEndpoint)...)
+	return wire.SortSecrets(s)
+}
+
+// Validate reports the configuration error every call would return (an
+// empty model name, a bad URL, conflicting options, no key for the
+// official endpoint, an invalid WithRetry policy), or nil. refine.New and
+// Run call it before any model call.
+func (p *Provider) Validate() error { return p.err }
+
+// Retries reports whether the Provider retries transient failures itself:
+// true unless WithRetry was given a policy with MaxRetries < 0. It makes
+// the Provider a refine.Retrier, which refine.RetryProvider does not wrap
+// again.
+func (p *Provider) Retries() bool { return p.policy.MaxRetries >= 0 }
+
+// once is the Provider's single-request call path, which the retry layer
+// wraps.
+type once struct{ p *Provider }
+
+func (o once) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	return o.p.complete(ctx, req)
+}
+
+func (o once) Stream(ctx context.Context, req *refine.Request, delta func(string)) (*refine.Response, error) {
+	return o.p.stream(ctx, req, delta)
 }
 
 // Model returns the model name the Provider sends with each request (for
@@ -165,6 +174,14 @@ func (p *Provider) Model() string { return p.model }
 // credentials. Configuration errors wrap refine.ErrInvalidOption (or
 // refine.ErrAuth for a missing key).
 func (p *Provider) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	if p.err == nil && p.retry != nil {
+		return p.retry.Complete(ctx, req)
+	}
+	return p.complete(ctx, req)
+}
+
+// complete is one attempt of Complete: one HTTP request.
+func (p *Provider) complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
 	st, creq, fix, err := p.prepare(ctx, req)
 	if err != nil {
 		return nil, err

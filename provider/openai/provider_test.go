@@ -2,16 +2,14 @@ package openai_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
-	"strings"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
@@ -418,42 +416,6 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func TestWithClient(t *testing.T) {
-	srv := newFake(t, replies(
-		ok("x"),
-		apiError(429, "rate_limit_exceeded", "requests", "Rate limit reached", map[string]string{"Retry-After": "2"}),
-	))
-	cfg := goopenai.DefaultConfig("sk-own")
-	cfg.BaseURL = srv.URL + "/v1"
-	p := openai.New("gpt-4o-mini", openai.WithClient(goopenai.NewClientWithConfig(cfg)))
-
-	req := user("q")
-	req.Temperature = ptr(0.0)
-	if _, err := p.Complete(context.Background(), req); err != nil {
-		t.Fatalf("Complete: %v", err)
-	}
-	h := srv.last(t)
-	if got := h.Header.Get("Authorization"); got != "Bearer sk-own" {
-		t.Errorf("Authorization = %q, want the client's own key", got)
-	}
-	// The Provider rebuilds the client from its configuration with its own
-	// HTTP layer: temperature 0 is an exact 0 on the wire (1e-45 is not
-	// greedy on llama.cpp), and Retry-After is read.
-	checkFields(t, h.Body, map[string]any{"temperature": 0.0})
-
-	_, err := p.Complete(context.Background(), user("q"))
-	var pe *refine.ProviderError
-	if !errors.As(err, &pe) || pe.Kind != refine.ErrRateLimited {
-		t.Fatalf("err = %v, want a rate-limit ProviderError", err)
-	}
-	if pe.RetryAfter != 2*time.Second {
-		t.Errorf("RetryAfter = %v, want 2s", pe.RetryAfter)
-	}
-	if strings.Contains(err.Error(), "sk-own") {
-		t.Errorf("error %q shows the client's key", err)
-	}
-}
-
 func TestConcurrentUse(t *testing.T) {
 	// An echo server: each reply must match its own request, whatever the
 	// interleaving.
@@ -491,5 +453,62 @@ func TestConcurrentUse(t *testing.T) {
 		if want := i%2 == 0; hasTemp != want {
 			t.Errorf("request %d: temperature present = %v, want %v", i, hasTemp, want)
 		}
+	}
+}
+
+// Temperature and top_p 0 reach the wire as an exact 0 (the bytes
+// "temperature":0, not 1e-45 and not absent) on every way a request
+// leaves: Complete, Stream, each retry of a call, Azure, a caller's HTTP
+// client. go-openai alone drops both (omitempty).
+func TestZeroSamplingOnTheWire(t *testing.T) {
+	throttled := apiError(429, "rate_limit_exceeded", "requests", "Rate limit reached", map[string]string{"retry-after-ms": "1"})
+	tests := []struct {
+		name    string
+		replies []reply
+		opts    func(url string) []openai.Option
+		stream  bool
+		want    int // requests
+	}{
+		{"Complete", []reply{ok("x")}, func(u string) []openai.Option { return []openai.Option{openai.WithBaseURL(u + "/v1")} }, false, 1},
+		{"Stream", []reply{{header: map[string]string{"Content-Type": "text/event-stream"}, body: roleChunk + chunk("x", "stop") + usageChunk + done}},
+			func(u string) []openai.Option { return []openai.Option{openai.WithBaseURL(u + "/v1")} }, true, 1},
+		{"Complete retried after a 429", []reply{throttled, ok("x")},
+			func(u string) []openai.Option { return []openai.Option{openai.WithBaseURL(u + "/v1")} }, false, 2},
+		{"Stream retried after a 429", []reply{throttled, {header: map[string]string{"Content-Type": "text/event-stream"}, body: roleChunk + chunk("x", "stop") + usageChunk + done}},
+			func(u string) []openai.Option { return []openai.Option{openai.WithBaseURL(u + "/v1")} }, true, 2},
+		{"Azure", []reply{ok("x")}, func(u string) []openai.Option {
+			return []openai.Option{openai.WithAzure(u, ""), openai.WithAPIKey("az-key")}
+		}, false, 1},
+		{"WithHTTPClient", []reply{ok("x")}, func(u string) []openai.Option {
+			return []openai.Option{openai.WithBaseURL(u + "/v1"), openai.WithHTTPClient(&http.Client{})}
+		}, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFake(t, replies(tt.replies...))
+			p := openai.New("gpt-4o-mini", tt.opts(srv.URL)...)
+			req := user("q")
+			req.Temperature, req.TopP = ptr(0.0), ptr(0.0)
+			var err error
+			if tt.stream {
+				_, err = p.Stream(context.Background(), req, nil)
+			} else {
+				_, err = p.Complete(context.Background(), req)
+			}
+			if err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			hits := srv.Hits()
+			if len(hits) != tt.want {
+				t.Fatalf("server received %d requests, want %d", len(hits), tt.want)
+			}
+			for i, h := range hits {
+				for _, field := range []string{"temperature", "top_p"} {
+					if !regexp.MustCompile(`"` + field + `":0[,}]`).MatchString(h.Raw) {
+						t.Errorf(`request %d: body has no "%s":0: %s`, i, field, h.Raw)
+					}
+				}
+			}
+		})
 	}
 }

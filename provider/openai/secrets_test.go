@@ -3,13 +3,16 @@ package openai_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	goopenai "github.com/sashabaranov/go-openai"
@@ -165,7 +168,7 @@ func TestSecretsNeverShown(t *testing.T) {
 			if model == "" || model == "azure" {
 				model = "gpt-4o-mini"
 			}
-			p := openai.New(model, opts...)
+			p := openai.New(model, append(opts, noRetry)...)
 			req := user("q")
 			req.Temperature = ptr(0.2)
 			var err error
@@ -209,6 +212,87 @@ func TestSecretsInFromEnvErrors(t *testing.T) {
 			t.Setenv("OPENAI_BASE_URL", base)
 			_, err := openai.FromEnv()
 			checkNoSecrets(t, err, "")
+		})
+	}
+}
+
+// Issue 20 item 9: a gateway that echoes the base URL's password, plain
+// and as the HTTP Basic credentials it received, in a JSON error or in a
+// plain-text page. Neither form may reach an error, %+v, or a log, from
+// Complete, Stream, or a whole run with refine.WithLogger.
+func TestURLCredentialsNeverShown(t *testing.T) {
+	const pass = "gw-P@ss/w0rd:9f"
+	basic := base64.StdEncoding.EncodeToString([]byte("gw-user:" + pass))
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+		format      string // given the password, the Basic credentials, the header
+		key         string // an API key: then go-openai sends a Bearer header, not Basic
+	}{
+		{"JSON 401 echoing the password and the Basic credentials", 401, "application/json",
+			`{"error":{"message":"login failed for password %s (credentials %s, header %s)","type":"authentication_error"}}`, ""},
+		{"plain-text 502 echoing them", 502, "text/plain",
+			"upstream refused password=%s creds=%s header=%s", ""},
+		{"HTML 403 echoing them, with a key too", 403, "text/html",
+			"<p>password %s, basic %s, header %s</p>", secretKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				seen.Add(1)
+				_, p, _ := r.BasicAuth()
+				if p == "" {
+					p = pass // the key was sent instead: echo what the gateway was configured with
+				}
+				w.Header().Set("Content-Type", tt.contentType)
+				w.WriteHeader(tt.status)
+				fmt.Fprintf(w, tt.format, p, basic, r.Header.Get("Authorization"))
+			}))
+			t.Cleanup(srv.Close)
+			base := strings.Replace(srv.URL, "http://", "http://"+url.UserPassword("gw-user", pass).String()+"@", 1) + "/v1"
+
+			var logs bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&logs, nil))
+			opts := []openai.Option{openai.WithBaseURL(base), openai.WithLogger(logger), fastRetry(1)}
+			if tt.key != "" {
+				opts = append(opts, openai.WithAPIKey(tt.key))
+			}
+			p := openai.New("gpt-4o-mini", opts...)
+			_, errComplete := p.Complete(context.Background(), user("q"))
+			_, errStream := p.Stream(context.Background(), user("q"), nil)
+			_, errRun := refine.Run(context.Background(), "q", refine.WithProvider(p), refine.WithLogger(logger))
+			if seen.Load() == 0 {
+				t.Fatal("the gateway received no request")
+			}
+			for _, err := range []error{errComplete, errStream, errRun} {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				texts := []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), logs.String()}
+				for e := err; e != nil; e = errors.Unwrap(e) {
+					texts = append(texts, e.Error())
+				}
+				var pe *refine.ProviderError
+				if errors.As(err, &pe) && pe.Err != nil {
+					texts = append(texts, pe.Message, pe.Err.Error(), fmt.Sprintf("%+v", pe.Err))
+				}
+				var reqErr *goopenai.RequestError
+				if errors.As(err, &reqErr) {
+					texts = append(texts, string(reqErr.Body))
+				}
+				for _, text := range texts {
+					for _, s := range []string{pass, basic, strings.TrimRight(basic, "="), url.QueryEscape(pass), secretKey} {
+						if strings.Contains(text, s) {
+							t.Errorf("%q shows in %q", s, text)
+						}
+					}
+				}
+				if !strings.Contains(err.Error(), "openai") {
+					t.Errorf("error %q does not name the provider", err)
+				}
+			}
 		})
 	}
 }

@@ -164,7 +164,7 @@ func TestServerErrors(t *testing.T) {
 				header[k] = v
 			}
 			srv := newFake(t, replies(reply{status: tt.status, header: header, body: tt.body}))
-			p := openai.New("llama", openai.WithBaseURL(srv.URL+"/v1"))
+			p := openai.New("llama", openai.WithBaseURL(srv.URL+"/v1"), noRetry)
 			_, err := p.Complete(context.Background(), user("q"))
 			if n := len(srv.Hits()); n != 1 {
 				t.Errorf("server received %d requests, want 1", n)

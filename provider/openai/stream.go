@@ -30,8 +30,12 @@ import (
 // connection early) is an error wrapping refine.ErrUnavailable. An error
 // the server sends inside the stream is classified as Complete's are,
 // including llama.cpp's "error: {…}" event of its 2025 builds. A server
-// that ignores "stream": true and answers with one JSON body is answered
-// from that body, delivered as one delta. delta may be nil.
+// that ignores "stream": true and answers with one JSON body (under any
+// Content-Type but text/event-stream: application/json, text/plain, none)
+// is answered from that body, delivered as one delta. delta may be nil.
+//
+// A failure before the first delta is retried as Complete's are
+// (WithRetry); one after it is returned, never silently restarted.
 //
 // WithTimeout bounds how long the stream may go without data, before its
 // reply begins or between two pieces of it, not its whole length: a slow
@@ -43,6 +47,14 @@ import (
 // fixed up as Complete's is (nulls of optional properties removed, see the
 // package doc).
 func (p *Provider) Stream(ctx context.Context, req *refine.Request, delta func(text string)) (*refine.Response, error) {
+	if p.err == nil && p.retry != nil {
+		return p.retry.Stream(ctx, req, delta)
+	}
+	return p.stream(ctx, req, delta)
+}
+
+// stream is one attempt of Stream: one HTTP request.
+func (p *Provider) stream(ctx context.Context, req *refine.Request, delta func(text string)) (*refine.Response, error) {
 	st, creq, fix, err := p.prepare(ctx, req)
 	if err != nil {
 		return nil, err

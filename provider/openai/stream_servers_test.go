@@ -33,7 +33,7 @@ func TestStreamSlowButLive(t *testing.T) {
 		send(usageChunk)
 		send(done)
 	})
-	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond))
+	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond), noRetry)
 	n := 0
 	resp, err := p.Stream(context.Background(), user("q"), func(string) { n++ })
 	if err != nil {
@@ -63,6 +63,18 @@ func TestStreamNotAStream(t *testing.T) {
 	}{
 		{name: "gateway ignores stream: true", contentType: "application/json", body: wholeCompletion,
 			wantText: "서울은 한국의 수도입니다.", wantDeltas: []string{"서울은 한국의 수도입니다."}},
+		// Issue 20 item 17: a server that ignores "stream": true and
+		// sends the completion as text/plain, or with no type at all.
+		{name: "completion as text/plain", contentType: "text/plain; charset=utf-8", body: wholeCompletion,
+			wantText: "서울은 한국의 수도입니다.", wantDeltas: []string{"서울은 한국의 수도입니다."}},
+		{name: "completion with no Content-Type", contentType: "", body: "\n  " + wholeCompletion,
+			wantText: "서울은 한국의 수도입니다.", wantDeltas: []string{"서울은 한국의 수도입니다."}},
+		{name: "event stream as text/plain still streams", contentType: "text/plain",
+			body:     roleChunk + chunk("서울은 ", "") + chunk("한국의 수도입니다.", "") + chunk("", "stop") + usageChunk + done,
+			wantText: "서울은 한국의 수도입니다.", wantDeltas: []string{"서울은 ", "한국의 수도입니다."}},
+		{name: "event stream as application/json still streams", contentType: "application/json",
+			body:     roleChunk + chunk("서울은 ", "") + chunk("한국의 수도입니다.", "") + chunk("", "stop") + usageChunk + done,
+			wantText: "서울은 한국의 수도입니다.", wantDeltas: []string{"서울은 ", "한국의 수도입니다."}},
 		{name: "pretty-printed completion", contentType: "application/json; charset=utf-8",
 			body:     strings.Replace(wholeCompletion, `,"`, ",\n  \"", -1),
 			wantText: "서울은 한국의 수도입니다.", wantDeltas: []string{"서울은 한국의 수도입니다."}},
@@ -85,20 +97,23 @@ func TestStreamNotAStream(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", tt.contentType)
+				w.Header()["Content-Type"] = nil // no sniffing: the type is tt's
+				if tt.contentType != "" {
+					w.Header().Set("Content-Type", tt.contentType)
+				}
 				io.WriteString(w, tt.body)
 			}))
 			t.Cleanup(srv.Close)
-			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithMaxResponseBytes(2<<10))
-			rp := refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 2, Base: time.Millisecond, Max: time.Millisecond}).(refine.StreamProvider)
+			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithMaxResponseBytes(2<<10), fastRetry(2))
 			var deltas []string
-			resp, err := rp.Stream(context.Background(), user("q"), func(s string) { deltas = append(deltas, s) })
+			resp, err := p.Stream(context.Background(), user("q"), func(s string) { deltas = append(deltas, s) })
 			if tt.wantText != "" {
 				if err != nil {
 					t.Fatalf("Stream: %v", err)
 				}
-				if resp.Text != tt.wantText || resp.Usage.OutputTokens != 7 || resp.FinishReason != refine.FinishStop {
-					t.Errorf("Stream = %+v, want %q with 7 output tokens and finish stop", resp, tt.wantText)
+				if resp.Text != tt.wantText || resp.Usage.OutputTokens != 7 || resp.FinishReason != refine.FinishStop ||
+					resp.Model != "gpt-4o-mini-2024-07-18" {
+					t.Errorf("Stream = %+v, want %q with 7 output tokens, finish stop, the server's model", resp, tt.wantText)
 				}
 				if !reflect.DeepEqual(deltas, tt.wantDeltas) {
 					t.Errorf("deltas = %q, want %q", deltas, tt.wantDeltas)
@@ -127,7 +142,7 @@ func TestStreamNotAStreamBroken(t *testing.T) {
 		io.WriteString(w, wholeCompletion[:40])
 		w.(http.Flusher).Flush()
 	})
-	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond))
+	p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond), noRetry)
 	_, err := p.Stream(context.Background(), user("q"), nil)
 	var pe *refine.ProviderError
 	if !errors.As(err, &pe) || !errors.Is(err, refine.ErrUnavailable) || pe.Permanent {

@@ -221,7 +221,7 @@ func TestStreamFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := tt.srv(t)
-			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"))
+			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), noRetry)
 			deltas := 0
 			resp, err := p.Stream(context.Background(), user("q"), func(string) { deltas++ })
 			if resp != nil {
@@ -275,7 +275,7 @@ func TestStreamTimeout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := stallServer(t, tt.before)
-			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond))
+			p := openai.New("gpt-4o-mini", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond), noRetry)
 			var deltas []string
 			_, err := p.Stream(context.Background(), user("q"), func(s string) { deltas = append(deltas, s) })
 			if !errors.Is(err, refine.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

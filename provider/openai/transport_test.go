@@ -54,7 +54,7 @@ func TestTimeout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := stallServer(t, tt.before)
-			p := openai.New("m", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond))
+			p := openai.New("m", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(100*time.Millisecond), noRetry)
 			// A context without deadline: only WithTimeout can end the call.
 			_, err := p.Complete(context.Background(), user("q"))
 			var pe *refine.ProviderError
@@ -68,12 +68,11 @@ func TestTimeout(t *testing.T) {
 			}
 		})
 	}
-	t.Run("retried by RetryProvider", func(t *testing.T) {
+	t.Run("retried", func(t *testing.T) {
 		var hits atomic.Int32
 		srv := stallServer(t, func(http.ResponseWriter) { hits.Add(1) })
-		p := openai.New("m", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(50*time.Millisecond))
-		rp := refine.RetryProvider(p, refine.RetryPolicy{MaxRetries: 1, Base: time.Millisecond, Max: time.Millisecond})
-		if _, err := rp.Complete(context.Background(), user("q")); !errors.Is(err, refine.ErrUnavailable) {
+		p := openai.New("m", openai.WithBaseURL(srv.URL+"/v1"), openai.WithTimeout(50*time.Millisecond), fastRetry(1))
+		if _, err := p.Complete(context.Background(), user("q")); !errors.Is(err, refine.ErrUnavailable) {
 			t.Fatalf("err = %v, want ErrUnavailable", err)
 		}
 		if got := hits.Load(); got != 2 {
@@ -158,7 +157,7 @@ func TestNetworkFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := openai.New("m", openai.WithBaseURL(tt.base(t)))
+			p := openai.New("m", openai.WithBaseURL(tt.base(t)), noRetry)
 			_, err := p.Complete(context.Background(), user("q"))
 			var pe *refine.ProviderError
 			if !errors.As(err, &pe) || !errors.Is(err, refine.ErrUnavailable) || pe.Permanent != tt.wantPermanent {
@@ -205,7 +204,7 @@ func TestMalformedSuccess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newFake(t, replies(tt.rep, ok("second try")))
-			p := openai.New("m", openai.WithBaseURL(srv.URL+"/v1"))
+			p := openai.New("m", openai.WithBaseURL(srv.URL+"/v1"), noRetry)
 			_, err := p.Complete(context.Background(), user("q"))
 			if !errors.Is(err, refine.ErrUnavailable) || !retryable(err) {
 				t.Fatalf("err = %v, want a retryable ErrUnavailable", err)
@@ -213,11 +212,11 @@ func TestMalformedSuccess(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantIn) {
 				t.Errorf("error %q does not contain %q", err, tt.wantIn)
 			}
-			// Through RetryProvider, the second request succeeds.
-			rp := refine.RetryProvider(p, refine.RetryPolicy{Base: time.Millisecond, Max: time.Millisecond})
-			resp, err := rp.Complete(context.Background(), user("q"))
+			// With retries (the default), the second request succeeds.
+			p = openai.New("m", openai.WithBaseURL(srv.URL+"/v1"), fastRetry(3))
+			resp, err := p.Complete(context.Background(), user("q"))
 			if err != nil || resp.Text != "second try" {
-				t.Fatalf("through RetryProvider: %v, %v; want the second reply", resp, err)
+				t.Fatalf("with retries: %v, %v; want the second reply", resp, err)
 			}
 		})
 	}
@@ -260,15 +259,14 @@ func TestResponseSizeCap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var sent atomic.Int64
 			srv := endlessServer(t, tt.status, tt.prefix, &sent)
-			p := openai.New("m", openai.WithBaseURL(srv.URL+"/v1"), openai.WithMaxResponseBytes(limit))
-			rp := refine.RetryProvider(p, refine.RetryPolicy{Base: time.Millisecond, Max: time.Millisecond})
+			rp := openai.New("m", openai.WithBaseURL(srv.URL+"/v1"), openai.WithMaxResponseBytes(limit), fastRetry(3))
 
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			var err error
 			if tt.stream {
-				_, err = rp.(refine.StreamProvider).Stream(context.Background(), user("q"), func(string) {})
+				_, err = rp.Stream(context.Background(), user("q"), func(string) {})
 			} else {
 				_, err = rp.Complete(context.Background(), user("q"))
 			}

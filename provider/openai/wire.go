@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,9 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
-	"unsafe"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
@@ -27,14 +26,13 @@ import (
 //   - It reads response bodies to the end, however long they are.
 //   - Its Azure Entra ID mode takes one fixed token; real tokens expire.
 //
-// All four are handled by a goopenai.HTTPDoer installed in every client the
-// Provider uses (also in the one built from a WithClient client's
-// configuration). Complete and Stream put a *call in the request's context;
+// All four are handled by a goopenai.HTTPDoer installed in the client the
+// Provider builds. Complete and Stream put a *call in the request's context;
 // the doer writes the fields go-openai dropped into the JSON body, sets the
 // bearer token from the token source, caps the response body and copies
 // the response status, headers and the first bytes of the body back into
 // the *call. The doer sends each request exactly once: retries belong to
-// refine.RetryProvider.
+// the Provider's retry layer, around whole calls.
 
 // headBytes is how much of a response body the doer keeps for error
 // messages and for recognising an error object sent with status 200.
@@ -139,24 +137,29 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	if c.alive != nil {
 		c.alive()
 	}
-	if resp.StatusCode < 300 && isJSON(resp.Header) {
-		// Not a stream: read it whole (with the cap for one body), and
-		// let Stream answer from it. Bytes that are not JSON after all
-		// (an event stream under the wrong type) go back to go-openai.
-		body := &headBody{ReadCloser: wire.LimitBody(resp.Body, d.maxBody), c: c}
-		c.whole, c.wholeErr = io.ReadAll(body)
-		body.Close()
-		if c.wholeErr != nil && !isTooLarge(c.wholeErr) {
-			// Stalled (WithTimeout) or broken off: classified as any
-			// body that fails in the middle of the reply.
-			return nil, c.wholeErr
-		}
-		if t := bytes.TrimSpace(c.whole); c.wholeErr == nil && (len(t) == 0 || t[0] != '{') {
-			resp.Body, c.whole = io.NopCloser(bytes.NewReader(c.whole)), nil
+	if resp.StatusCode < 300 && !isEventStream(resp.Header) {
+		// A server may ignore "stream": true and send the whole answer
+		// as one JSON body, under whatever type it likes (llama.cpp
+		// proxies and gateways say text/plain). A body that starts with
+		// "{" is read whole (with the cap for one body), and Stream
+		// answers from it; anything else (an event stream under the
+		// wrong type) goes on to go-openai's stream reader.
+		br := bufio.NewReader(resp.Body)
+		rest := readCloser{Reader: br, Closer: resp.Body}
+		if !startsJSON(br) {
+			resp.Body = rest
 		} else {
+			body := &headBody{ReadCloser: wire.LimitBody(rest, d.maxBody), c: c}
+			c.whole, c.wholeErr = io.ReadAll(body)
+			body.Close()
+			if c.wholeErr != nil && !isTooLarge(c.wholeErr) {
+				// Stalled (WithTimeout) or broken off: classified as any
+				// body that fails in the middle of the reply.
+				return nil, c.wholeErr
+			}
 			resp.Body = http.NoBody
+			return resp, err
 		}
-		return resp, err
 	}
 	limit := d.maxBody * streamCapFactor
 	if limit/streamCapFactor != d.maxBody {
@@ -166,13 +169,42 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// isJSON reports a response whose Content-Type says JSON
-// (application/json, or a +json type), which a stream never is.
-func isJSON(h http.Header) bool {
+// isEventStream reports a response whose Content-Type says it is a
+// server-sent event stream.
+func isEventStream(h http.Header) bool {
 	ct := strings.ToLower(h.Get("Content-Type"))
 	ct, _, _ = strings.Cut(ct, ";")
-	ct = strings.TrimSpace(ct)
-	return ct == "application/json" || strings.HasSuffix(ct, "+json")
+	return strings.TrimSpace(ct) == "text/event-stream"
+}
+
+// maxLeadingSpace is how much white space startsJSON looks past.
+const maxLeadingSpace = 4 << 10
+
+// startsJSON reports whether the first byte of br after white space is
+// "{", without consuming anything.
+func startsJSON(br *bufio.Reader) bool {
+	for n := 1; n <= maxLeadingSpace; n++ {
+		b, err := br.Peek(n)
+		if len(b) < n {
+			return false
+		}
+		switch b[n-1] {
+		case ' ', '\t', '\r', '\n':
+			if err != nil {
+				return false
+			}
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // headBody copies the first headBytes it reads into its call.
@@ -226,19 +258,4 @@ func rewriteBody(req *http.Request, set map[string]any) (*http.Request, error) {
 	r.ContentLength = int64(len(body))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	return r, nil
-}
-
-// clientConfig returns the configuration a go-openai client was built
-// with. go-openai keeps it in an unexported field and offers no accessor;
-// without it, a WithClient client could not get the adapter's HTTP layer
-// and temperature 0 would never reach the wire. The field's name and type
-// are checked, so a go-openai release that changes them makes this return
-// false (and WithClient an error) instead of reading the wrong memory. The
-// test suite pins the go-openai version this was checked against.
-func clientConfig(cl *goopenai.Client) (goopenai.ClientConfig, bool) {
-	f := reflect.ValueOf(cl).Elem().FieldByName("config")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[goopenai.ClientConfig]() {
-		return goopenai.ClientConfig{}, false
-	}
-	return *(*goopenai.ClientConfig)(unsafe.Pointer(f.UnsafeAddr())), true
 }

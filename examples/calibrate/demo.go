@@ -9,18 +9,16 @@ import (
 	"github.com/selfrefine/refine/calibrate"
 )
 
-// simulatedJudge stands in for a model judge on machines with none
-// configured. It knows the human scores and is built to be wrong in known
-// ways, so that the report can be checked against them:
+// simulatedJudge is what -demo measures: a made-up judge, not a model. A
+// judge is calibrated on answers it did not write, which refinetest's
+// Simulator cannot grade, so this stand-in reads the people's scores
+// and is wrong in known ways, for the report to find:
 //
 //   - lenient: it gives the human score + 1 (capped at 10, so answers
 //     people gave 10 cannot be over-scored and the measured bias comes out
 //     a little under +1);
 //   - noisy: its k-th judgement of an answer moves by 0, +0.5, −0.5 in
-//     turn, so three repeats average out and each answer's repeats have a
-//     standard deviation of 0.5 (less where the cap cuts in).
-//
-// It reads only the query and answer it is given.
+//     turn, so each answer's repeats have a standard deviation near 0.5.
 func simulatedJudge(data []calibrate.Example) refine.Judge {
 	human := make(map[string]float64, len(data))
 	for _, ex := range data {
@@ -30,6 +28,9 @@ func simulatedJudge(data []calibrate.Example) refine.Judge {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	return refine.JudgeFunc(func(ctx context.Context, query, answer string) (*refine.Verdict, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		key := query + "\x00" + answer
 		h, ok := human[key]
 		if !ok {
@@ -39,7 +40,6 @@ func simulatedJudge(data []calibrate.Example) refine.Judge {
 		k := seen[key]
 		seen[key]++
 		mu.Unlock()
-		score := min(max(h+1+wobble[k%len(wobble)], 0), 10)
-		return &refine.Verdict{Score: score, Feedback: "simulated", Method: refine.MethodSingle}, nil
+		return &refine.Verdict{Score: min(max(h+1+wobble[k%len(wobble)], 0), 10), Feedback: "simulated", Method: refine.MethodSingle}, nil
 	})
 }

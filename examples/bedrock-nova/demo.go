@@ -1,24 +1,18 @@
 package main
 
-import "github.com/selfrefine/refine/examples/internal/setup"
+import "github.com/selfrefine/refine/refinetest"
 
-// simulatedNova stands in for Nova Lite on a machine without AWS: canned
-// replies that show the loop, not a model's quality. As judge it wants a
-// timeout and error handling; as refiner it adds them.
-func simulatedNova() *setup.Sim {
-	return &setup.Sim{
-		Model:   "simulated-nova-lite",
-		Draft:   func(string) string { return draftAnswer },
-		Improve: func(string, int, string) string { return improvedAnswer },
-		Grade: func(answer string, round int, _ string) setup.Grade {
-			if round > 0 {
-				return setup.Grade{Score: 9}
-			}
-			return setup.Grade{Score: 6,
-				Issues:      []string{"requests.get에 타임아웃이 없어 응답이 없는 서버에서 멈출 수 있습니다.", "네트워크 오류와 HTTP 오류를 처리하지 않습니다."},
-				Suggestions: []string{"timeout을 지정하고 raise_for_status()로 HTTP 오류를 확인하세요.", "User-Agent 헤더를 보내고 예외를 처리하세요."}}
-		},
-	}
+// simulatedNova is what -demo runs on: refinetest's Simulator playing a
+// script (it is not a model). The draft has no timeout or error handling;
+// its judge says so, and the refinement adds them.
+func simulatedNova() *refinetest.Simulator {
+	return &refinetest.Simulator{Model: "simulated-nova-lite", Script: []refinetest.Turn{
+		{Answer: draftAnswer, Score: 6, Issues: []string{
+			"requests.get에 타임아웃이 없어 응답이 없는 서버에서 멈출 수 있습니다.",
+			"네트워크 오류와 HTTP 오류를 처리하지 않습니다.",
+		}},
+		{Answer: improvedAnswer, Score: 9},
+	}}
 }
 
 const draftAnswer = "물론입니다! `requests`와 `BeautifulSoup`으로 웹 페이지의 제목과 링크를 가져오는 예제입니다.\n\n" +
