@@ -130,11 +130,11 @@ func (p *Provider) Retries() bool { return p.policy.MaxRetries >= 0 }
 type once struct{ p *Provider }
 
 func (o once) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
-	return o.p.complete(ctx, req)
+	return o.p.complete(ctx, req, false)
 }
 
 func (o once) Stream(ctx context.Context, req *refine.Request, delta func(string)) (*refine.Response, error) {
-	return o.p.stream(ctx, req, delta)
+	return o.p.stream(ctx, req, delta, false)
 }
 
 // Model returns the model name the Provider sends with each request (for
@@ -174,21 +174,30 @@ func (p *Provider) Model() string { return p.model }
 // credentials. Configuration errors wrap refine.ErrInvalidOption (or
 // refine.ErrAuth for a missing key).
 func (p *Provider) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
-	if p.err == nil && p.retry != nil {
+	if p.err == nil && p.retry != nil && p.batch == nil {
 		return p.retry.Complete(ctx, req)
 	}
-	return p.complete(ctx, req)
+	return p.complete(ctx, req, p.batch != nil)
 }
 
 // complete is one attempt of Complete: one HTTP request.
-func (p *Provider) complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+//
+// With batch set the call goes through the batch engine, which resubmits a
+// line that failed transiently once by itself: the retry layer is not put
+// around it (that would send a second batch per retry). A call the engine
+// sends on demand (below MinRequests) goes through the retry layer then,
+// as any call of a Provider without WithBatch.
+func (p *Provider) complete(ctx context.Context, req *refine.Request, batch bool) (*refine.Response, error) {
 	st, creq, fix, err := p.prepare(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if p.batch != nil {
+	if batch {
 		if resp, direct, err := p.viaBatch(ctx, req, creq, st, fix); !direct {
 			return resp, err
+		}
+		if p.retry != nil {
+			return p.retry.Complete(ctx, req)
 		}
 	}
 	callCtx, cancel := p.callContext(ctx)

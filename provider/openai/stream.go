@@ -47,14 +47,15 @@ import (
 // fixed up as Complete's is (nulls of optional properties removed, see the
 // package doc).
 func (p *Provider) Stream(ctx context.Context, req *refine.Request, delta func(text string)) (*refine.Response, error) {
-	if p.err == nil && p.retry != nil {
+	if p.err == nil && p.retry != nil && p.batch == nil {
 		return p.retry.Stream(ctx, req, delta)
 	}
-	return p.stream(ctx, req, delta)
+	return p.stream(ctx, req, delta, p.batch != nil)
 }
 
 // stream is one attempt of Stream: one HTTP request.
-func (p *Provider) stream(ctx context.Context, req *refine.Request, delta func(text string)) (*refine.Response, error) {
+// With batch set it goes through the batch engine, as complete does.
+func (p *Provider) stream(ctx context.Context, req *refine.Request, delta func(text string), batch bool) (*refine.Response, error) {
 	st, creq, fix, err := p.prepare(ctx, req)
 	if err != nil {
 		return nil, err
@@ -62,12 +63,15 @@ func (p *Provider) stream(ctx context.Context, req *refine.Request, delta func(t
 	if delta == nil {
 		delta = func(string) {}
 	}
-	if p.batch != nil {
+	if batch {
 		if resp, direct, err := p.viaBatch(ctx, req, creq, st, fix); !direct {
 			if err == nil && resp.Text != "" {
 				delta(resp.Text) // the whole answer, as one delta
 			}
 			return resp, err
+		}
+		if p.retry != nil {
+			return p.retry.Stream(ctx, req, delta)
 		}
 	}
 	creq.StreamOptions = &goopenai.StreamOptions{IncludeUsage: true}
