@@ -469,25 +469,30 @@ func optional(s string) *string {
 }
 
 func (b *batchBackend) Status(ctx context.Context, remote string) (batch.Status, error) {
-	var job *control.GetModelInvocationJobOutput
+	var (
+		job  *control.GetModelInvocationJobOutput
+		seen *seenCreds
+	)
 	err := b.do(ctx, func(ctx context.Context, creds *seenCreds) (err error) {
+		seen = creds
 		job, err = b.s.control.GetModelInvocationJob(ctx, &control.GetModelInvocationJobInput{JobIdentifier: aws.String(remote)}, controlCreds(creds))
 		return err
 	})
 	if err != nil {
 		return batch.Status{}, err
 	}
+	q := b.p.with(seen) // the job's message is scrubbed of the call's credentials
 	var st batch.Status
 	switch job.Status {
 	case ctypes.ModelInvocationJobStatusCompleted:
 	case ctypes.ModelInvocationJobStatusPartiallyCompleted:
-		st.Err = b.jobError(job, "the job ended before it ran this record")
+		st.Err = jobError(q, job, "the job ended before it ran this record")
 	case ctypes.ModelInvocationJobStatusFailed:
-		st.Err = b.jobError(job, "the job failed")
+		st.Err = jobError(q, job, "the job failed")
 	case ctypes.ModelInvocationJobStatusExpired:
-		st.Err = b.jobError(job, "the job expired (its JobTimeout passed) before it ran this record")
+		st.Err = jobError(q, job, "the job expired (its JobTimeout passed) before it ran this record")
 	case ctypes.ModelInvocationJobStatusStopped:
-		st.Err = b.jobError(job, "the job was stopped")
+		st.Err = jobError(q, job, "the job was stopped")
 	default: // Submitted, Validating, Scheduled, InProgress, Stopping
 		return st, nil
 	}
@@ -512,10 +517,10 @@ func jobID(arn string) string {
 }
 
 // jobError says why a job ended without some of its answers.
-func (b *batchBackend) jobError(job *control.GetModelInvocationJobOutput, msg string) error {
+func jobError(p *Provider, job *control.GetModelInvocationJobOutput, msg string) error {
 	msg = fmt.Sprintf("%s (batch job %s, status %s)", msg, aws.ToString(job.JobArn), job.Status)
 	if m := aws.ToString(job.Message); m != "" {
-		msg += ": " + b.p.scrub(m)
+		msg += ": " + p.scrub(m)
 	}
 	return &refine.ProviderError{Kind: refine.ErrUnavailable, Provider: providerName, Code: "Job" + string(job.Status), Message: msg}
 }
@@ -570,6 +575,7 @@ func (b *batchBackend) readOutput(ctx context.Context, bucket, key string, lines
 		if err != nil {
 			return err
 		}
+		q := b.p.with(creds)
 		defer obj.Body.Close()
 		r := bufio.NewReader(obj.Body)
 		for {
@@ -577,7 +583,7 @@ func (b *batchBackend) readOutput(ctx context.Context, bucket, key string, lines
 			if t := bytes.TrimSpace(text); len(t) > 0 {
 				var or outputRecord
 				if json.Unmarshal(t, &or) == nil && or.RecordID != "" {
-					lines[or.RecordID] = b.line(&or)
+					lines[or.RecordID] = recordLine(q, &or)
 				}
 			}
 			if errors.Is(err, io.EOF) {
@@ -592,14 +598,14 @@ func (b *batchBackend) readOutput(ctx context.Context, bucket, key string, lines
 
 // line maps one output record: modelOutput is the answer; an error is
 // classified as an on-demand reply with that status and message would be.
-func (b *batchBackend) line(or *outputRecord) batch.Line {
+func recordLine(p *Provider, or *outputRecord) batch.Line {
 	if or.Error == nil && len(or.ModelOutput) > 0 && string(or.ModelOutput) != "null" {
 		return batch.Line{Body: or.ModelOutput}
 	}
 	pe := &refine.ProviderError{Provider: providerName, Message: "a batch record with neither modelOutput nor error"}
 	if e := or.Error; e != nil {
 		code := strings.Trim(string(e.Code), `"`)
-		pe.Message = b.p.scrub(e.Message)
+		pe.Message = p.scrub(e.Message)
 		if pe.Message == "" {
 			pe.Message = "batch record error " + code
 		}
@@ -616,7 +622,7 @@ func (b *batchBackend) line(or *outputRecord) batch.Line {
 	case pe.Kind == refine.ErrInvalidRequest && inputTooLong(pe.Message):
 		pe.Kind = refine.ErrContextLength
 	}
-	pe.Hint = hint(pe, b.p.modelID)
+	pe.Hint = hint(pe, p.modelID)
 	retry := (pe.Kind == refine.ErrUnavailable || pe.Kind == refine.ErrRateLimited) && !pe.Permanent
 	return batch.Line{Err: pe, Retry: retry}
 }
