@@ -356,7 +356,9 @@ func TestBatchBelowMinRequestsGoesOnDemand(t *testing.T) {
 			p := e.provider(t, bedrock.BatchOptions{MinRequests: -1, Idle: time.Millisecond})
 			call := p.Complete
 			if stream {
-				call = func(ctx context.Context, req *refine.Request) (*refine.Response, error) { return p.Stream(ctx, req, nil) }
+				call = func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+					return p.Stream(ctx, req, nil)
+				}
 			}
 			resp, err := call(context.Background(), askBatch("alone"))
 			if err != nil {

@@ -68,11 +68,11 @@ type Outcome struct {
 
 // Job is a batch inference job of the fake.
 type Job struct {
-	ARN, Name, Token, ModelID, RoleARN   string
+	ARN, Name, Token, ModelID, RoleARN  string
 	InputURI, OutputURI, KMSKeyID, Type string
-	TimeoutHours                         *int32
-	Submitted                            time.Time
-	Records                              []Record
+	TimeoutHours                        *int32
+	Submitted                           time.Time
+	Records                             []Record
 	// End is the status the job ends with ("" = Completed); Message is
 	// its message.
 	End, Message string
