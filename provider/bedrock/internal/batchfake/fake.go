@@ -91,7 +91,9 @@ type Server struct {
 	Answer func(j *Job, r Record) Outcome
 	// Ready reports whether a job ends when polled (default: at once).
 	Ready func(j *Job) bool
-	// OnCreate sees every job created, before the reply is sent.
+	// OnCreate sees every job created, before the reply is sent; it may
+	// edit the job (End, Message). It runs under the server's lock: it
+	// must not call the Server's methods.
 	OnCreate func(j *Job)
 	// LoseReply, when it returns true, makes CreateModelInvocationJob
 	// answer 500 after creating the job (the reply lost on the way).
@@ -121,6 +123,22 @@ func (s *Server) Client(optFns ...func(*control.Options)) *control.Client {
 		BaseEndpoint: aws.String(s.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDBATCHFAKE", Secret, ""),
 	}, optFns...)
+}
+
+// Configure changes the hooks while the server runs: a request of
+// another process gives the race detector no order between the change
+// and the handler's read.
+func (s *Server) Configure(fn func(s *Server)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s)
+}
+
+// hooks returns the hooks, read under the lock Configure takes.
+func (s *Server) hooks() (answer func(*Job, Record) Outcome, ready func(*Job) bool, onCreate func(*Job), lose func(*Job) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Answer, s.Ready, s.OnCreate, s.LoseReply
 }
 
 // Jobs returns the jobs created so far, oldest first.
@@ -241,13 +259,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		}
 		j.Records = append(j.Records, Record{ID: rec.RecordID, Input: rec.ModelInput})
 	}
-	if s.OnCreate != nil {
-		s.OnCreate(j) // before the job is published, so its edits need no lock
-	}
+	_, _, onCreate, lose := s.hooks()
 	s.mu.Lock()
 	s.jobs = append(s.jobs, j)
+	if onCreate != nil {
+		onCreate(j) // under the lock: its edits of j race with no reader
+	}
 	s.mu.Unlock()
-	if s.LoseReply != nil && s.LoseReply(j) {
+	if lose != nil && lose(j) {
 		apiError(w, 500, "InternalServerException", "reply lost")
 		return
 	}
@@ -276,7 +295,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
 	st := j.status
 	s.mu.Unlock()
 	if st == "Submitted" || st == "InProgress" {
-		if s.Ready == nil || s.Ready(j) {
+		if _, ready, _, _ := s.hooks(); ready == nil || ready(j) {
 			if err := s.finish(r.Context(), j); err != nil {
 				apiError(w, 500, "InternalServerException", err.Error())
 				return
@@ -294,11 +313,12 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
 func (s *Server) finish(ctx context.Context, j *Job) error {
 	var out bytes.Buffer
 	ok, failed := 0, 0
+	answer, _, _, _ := s.hooks()
 	for i := len(j.Records) - 1; i >= 0; i-- { // output order is not input order
 		rec := j.Records[i]
 		var o Outcome
-		if s.Answer != nil {
-			o = s.Answer(j, rec)
+		if answer != nil {
+			o = answer(j, rec)
 		} else {
 			o = Outcome{Output: Converse("answer: " + LastUser(rec.Input))}
 		}
