@@ -554,3 +554,31 @@ func TestBatchJournalReattaches(t *testing.T) {
 		t.Errorf("create requests %d, uploads %d; want 1 and 1: a request was submitted twice", creates, puts)
 	}
 }
+
+// FromEnv builds the control-plane and S3 clients from the AWS
+// configuration when BatchOptions leaves them nil.
+func TestBatchFromEnvDefaults(t *testing.T) {
+	e := newBatchEnv(t)
+	awsEnv(t, e.conv.URL, map[string]string{"AWS_ENDPOINT_URL_BEDROCK": e.ctl.URL})
+	o := e.options(bedrock.BatchOptions{MaxRequests: 1})
+	o.Control = nil // from the environment: the fake, by AWS_ENDPOINT_URL_BEDROCK
+	p, err := bedrock.FromEnv(context.Background(), bedrock.WithBatch(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	resp, err := p.Complete(context.Background(), askBatch("env"))
+	if err != nil || !resp.Batch || resp.Text != "answer: env" || len(e.ctl.Jobs()) != 1 {
+		t.Errorf("Complete = %+v, %v, %d jobs; want the answer from one job", resp, err, len(e.ctl.Jobs()))
+	}
+
+	o.S3, o.Control = nil, nil
+	p, err = bedrock.FromEnv(context.Background(), bedrock.WithBatch(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	if err := p.Validate(); err != nil {
+		t.Errorf("Validate() = %v, want nil: FromEnv supplies S3 and Control", err)
+	}
+}
