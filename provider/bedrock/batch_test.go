@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -436,6 +437,39 @@ func TestBatchClose(t *testing.T) {
 	}
 	if _, err := p.Complete(context.Background(), askBatch("late")); !errors.Is(err, refine.ErrUnavailable) {
 		t.Errorf("call after Close: err = %v, want ErrUnavailable", err)
+	}
+	if gs := engineGoroutines(); len(gs) != 0 {
+		t.Errorf("after Close, %d engine goroutines run:\n%s", len(gs), strings.Join(gs, "\n\n"))
+	}
+}
+
+// engineGoroutines returns the stacks of goroutines running in the batch
+// engine.
+func engineGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "refine/internal/batch.") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// WithTimeout bounds each HTTP request, not the wait for the job.
+func TestBatchTimeoutIsPerRequest(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	e := newBatchEnv(t)
+	e.ctl.Ready = func(j *batchfake.Job) bool { return time.Since(j.Submitted) > 5*timeout }
+	p := e.provider(t, bedrock.BatchOptions{MaxRequests: 1}, bedrock.WithTimeout(timeout))
+	start := time.Now()
+	resp, err := p.Complete(context.Background(), askBatch("slow job"))
+	if err != nil {
+		t.Fatalf("err = %v after %s, want the answer", err, time.Since(start))
+	}
+	if d := time.Since(start); d < 5*timeout || !resp.Batch {
+		t.Errorf("answered after %s (Batch %v), want after the job's %s", d, resp.Batch, 5*timeout)
 	}
 }
 
