@@ -206,15 +206,12 @@ func TestLoopRunsOneJobPerStep(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d: %v", r, err)
 		}
-		if len(res.Attempts) != 3 || !strings.HasSuffix(res.Answer, fmt.Sprintf("item %d.", r)) && !strings.Contains(res.Answer, "Answer ") {
-			t.Errorf("run %d: %d attempts, answer %q; want 3 attempts answering its own query", r, len(res.Attempts), res.Answer)
+		if len(res.Attempts) != 3 || !strings.HasSuffix(res.Attempts[0].Answer, fmt.Sprintf(" to Describe item %d.", r)) {
+			t.Errorf("run %d: %d attempts, draft %q; want 3 attempts, the draft answering its own query", r, len(res.Attempts), res.Attempts[0].Answer)
 		}
 		if want := (refine.Usage{InputTokens: 10 * steps, OutputTokens: 3 * steps}); res.Usage != want {
 			t.Errorf("run %d: Usage %+v, want %+v (every batched call counted)", r, res.Usage, want)
 		}
-	}
-	if !strings.HasSuffix(results[0].Attempts[0].Answer, "Describe item 0.") {
-		t.Errorf("run 0's draft = %q, want its own answer", results[0].Attempts[0].Answer)
 	}
 	if got := len(e.ctl.Jobs()); got != steps {
 		t.Errorf("jobs = %d, want %d: one per loop step", got, steps)
