@@ -61,6 +61,10 @@ type Provider struct {
 	// retry is the one retry layer, around the single-request calls; nil
 	// when retries are off or the configuration is wrong.
 	retry refine.StreamProvider
+	// batch coalesces calls into batch inference jobs (WithBatch); nil:
+	// every call on demand.
+	batch      *batchEngine
+	batchSetup *batchSetup
 }
 
 var (
@@ -97,6 +101,9 @@ func New(client ConverseAPI, modelID string, opts ...Option) *Provider {
 func newProvider(client ConverseAPI, modelID string, cfg config, err error, secrets []string) *Provider {
 	p := &Provider{client: client, modelID: modelID, cfg: cfg, err: err, secrets: secrets}
 	p.stream, _ = client.(ConverseStreamAPI)
+	if p.err == nil && cfg.batch != nil {
+		p.initBatch()
+	}
 	if p.err == nil && p.Retries() {
 		p.retry = refine.RetryProvider(once{p}, cfg.retry).(refine.StreamProvider)
 	}
@@ -147,6 +154,14 @@ func (p *Provider) Model() string { return p.modelID }
 func (p *Provider) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
 	if p.err != nil {
 		return nil, p.err
+	}
+	if p.batch != nil {
+		// Not under the retry layer: the engine sends a record that
+		// failed transiently once more by itself. A call it sends on
+		// demand (below MinRequests) goes through the retry layer.
+		if resp, direct, err := p.viaBatch(ctx, req); !direct {
+			return resp, err
+		}
 	}
 	if p.retry != nil {
 		return p.retry.Complete(ctx, req)

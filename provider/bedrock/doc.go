@@ -252,6 +252,64 @@
 //   - Some older models (Titan Text, some Mistral models) refuse system
 //     prompts. refine's prompts need one; use a newer model.
 //
+// # Batch inference
+//
+// WithBatch sends the calls through Bedrock batch inference, at about half
+// the on-demand price, for work that can wait (a job may take hours):
+//
+//	p, err := bedrock.FromEnv(ctx, bedrock.WithBatch(bedrock.BatchOptions{
+//		RoleARN:   "arn:aws:iam::123456789012:role/bedrock-batch",
+//		InputURI:  "s3://my-bucket/refine/in",
+//		OutputURI: "s3://my-bucket/refine/out",
+//		Journal:   "refine-jobs.json", // survive a restart without paying twice
+//	}))
+//	defer p.Close(ctx)
+//
+// The Provider collects the requests of every run that calls it
+// concurrently and sends them as one job (MaxRequests, MaxWait, Idle), so a
+// thousand runs started together advance round by round, one job per loop
+// step. Each request is one record of a JSONL object written to InputURI
+// with PutObject, {"recordId": "r0", "modelInput": {...}}, whose
+// modelInput is byte for byte the Converse request body an on-demand call
+// sends (the SDK's own serializer writes it: messages, system,
+// inferenceConfig with temperature 0 kept, outputConfig for native
+// structured output, the WithConverseInput edits). The job is created with
+// CreateModelInvocationJob: modelInvocationType Converse, the Provider's
+// model id, RoleARN, the record file's URI, OutputURI and KMSKeyID,
+// timeoutDurationInHours from JobTimeout, and a jobName and
+// clientRequestToken carrying the journal's id for the batch. It is polled
+// with GetModelInvocationJob every Poll; once it is Completed (or
+// PartiallyCompleted, Failed, Expired, Stopped) the results are listed
+// under <OutputURI>/<job id>/ and read, matched to their callers by
+// recordId (their order is not the input's). A modelOutput is mapped as an
+// on-demand Converse reply is (text blocks, usage, stopReason), with
+// Response.Batch set; a record's error reaches its own caller only,
+// classified like an on-demand error with that status; a record that
+// failed transiently, or that an ended job did not run, is sent once more
+// in a later job, then fails with refine.ErrUnavailable. Batched calls are
+// not retried by WithRetry's layer (that would send whole jobs again).
+//
+// A job needs at least the model's minimum number of records (a quota, 100
+// by default): a flush with fewer than MinRequests (default 100) requests
+// goes out as ordinary Converse calls, through the retry layer, at the
+// on-demand price. With New, BatchOptions.S3 (an *s3.Client) and Control
+// (a *bedrock.Client of github.com/aws/aws-sdk-go-v2/service/bedrock) are
+// required; FromEnv builds both from the AWS configuration. Their calls
+// are bounded by WithTimeout each and keep the SDK clients' own retries.
+// The service role must be able to read InputURI and write OutputURI (the
+// Bedrock user guide, "Create a service role for batch inference"); the
+// caller needs bedrock:CreateModelInvocationJob, GetModelInvocationJob and
+// ListModelInvocationJobs, and S3 access to both locations. Bedrock API
+// keys (AWS_BEARER_TOKEN_BEDROCK) do not sign S3 requests: batch inference
+// needs AWS credentials.
+//
+// With a Journal, every job is recorded (fsync, atomic rename) before it is
+// submitted; a process restarted with the same Journal and the same work
+// re-attaches to its jobs, finding one whose ARN it had not recorded yet by
+// its clientRequestToken (ListModelInvocationJobs), so no record is
+// submitted or paid for twice. Close(ctx) sends what waits and ends every
+// goroutine of the Provider; jobs still running are left to the journal.
+//
 // # Authentication
 //
 // FromEnv uses the AWS default credential chain (environment variables,

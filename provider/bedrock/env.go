@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	control "github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/selfrefine/refine"
 	"github.com/selfrefine/refine/internal/wire"
@@ -96,6 +98,17 @@ func FromEnv(ctx context.Context, opts ...Option) (*Provider, error) {
 		model = DefaultModelID
 	}
 	client := bedrockruntime.NewFromConfig(awsCfg)
+	if b := cfg.batch; b != nil {
+		// A copy: the caller's options stay as given.
+		bc := *b
+		if bc.S3 == nil {
+			bc.S3 = s3.NewFromConfig(awsCfg)
+		}
+		if bc.Control == nil {
+			bc.Control = control.NewFromConfig(awsCfg)
+		}
+		cfg.batch = &bc
+	}
 	return newProvider(client, model, cfg, nil, nonEmpty(secrets)), nil
 }
 

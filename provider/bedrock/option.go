@@ -52,6 +52,8 @@ type config struct {
 
 	retry refine.RetryPolicy
 
+	batch *BatchOptions // WithBatch; nil: every call on demand (batch.go)
+
 	// FromEnv only. envOnly names those given, for New's error.
 	model   string
 	region  string

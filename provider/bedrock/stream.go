@@ -37,6 +37,16 @@ func (p *Provider) Stream(ctx context.Context, req *refine.Request, delta func(t
 	if p.err != nil {
 		return nil, p.err
 	}
+	if p.batch != nil {
+		// As Complete: batched outside the retry layer, the whole answer
+		// delivered as one delta.
+		if resp, direct, err := p.viaBatch(ctx, req); !direct {
+			if err == nil && resp.Text != "" && delta != nil {
+				delta(resp.Text)
+			}
+			return resp, err
+		}
+	}
 	if p.retry != nil {
 		return p.retry.Stream(ctx, req, delta)
 	}
