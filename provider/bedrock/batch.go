@@ -72,7 +72,9 @@ type BatchOptions struct {
 	// the hashes of its requests, so that a process restarted with the
 	// same Journal and the same work re-attaches to its jobs instead of
 	// submitting and paying for them again ("" = none). It is created
-	// when missing; its directory must exist.
+	// when missing; its directory must exist. Finished jobs stay in it, so
+	// that work restarted from its beginning gets the answers it already
+	// paid for: remove the file when the work is done.
 	Journal string
 
 	// RoleARN is the service role the job runs as; it must be able to
