@@ -265,6 +265,7 @@ func (j *LLMJudge) sample(ctx context.Context, msgs []Message, spent Usage) (*Ve
 				req := &Request{Messages: msgs, Sampling: s, JSON: true}
 				resp, err := call(gctx, j.p, req, "")
 				if err != nil {
+					usages[i] = UsageOf(err) // what the failed call says it spent
 					return err
 				}
 				v, _, u, err := j.read(gctx, req, resp)

@@ -157,7 +157,7 @@ func (j *PairwiseJudge) judgeOrder(ctx context.Context, query, first, second str
 	req := &Request{Messages: j.prompts.messages(query, first, second), Sampling: j.cfg.sampling}
 	resp, err := call(ctx, j.p, req, "")
 	if err != nil {
-		return "", "", Usage{}, err
+		return "", "", UsageOf(err), err // what the failed call says it spent
 	}
 	w, read, usage, err := readWithRepair(ctx, j.p, req, resp, pairwiseRepair, parsePairwise)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/selfrefine/refine"
@@ -62,4 +63,71 @@ func TestCompareFailureCarriesBothOrdersUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A failed call's own tokens, reported with its error (WithUsage), are not
+// hidden behind the judges' own carriers: the pairwise judge's order, a
+// sampling judge's sample and a failed repair call all count them.
+func TestFailedCallsReportedUsageCounts(t *testing.T) {
+	spent := refine.Usage{InputTokens: 1000, OutputTokens: 1}
+	failing := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+		return nil, refine.WithUsage(&refine.ProviderError{Kind: refine.ErrUnavailable, Provider: "test", Message: "overloaded"}, spent)
+	})
+	t.Run("pairwise, both orders", func(t *testing.T) {
+		_, err := refine.NewPairwiseJudge(failing).Compare(context.Background(), "q", "alpha", "beta")
+		if got, want := refine.UsageOf(err), spent.Add(spent); got != want {
+			t.Errorf("UsageOf(err) = %+v, want %+v", got, want)
+		}
+	})
+	t.Run("sampling judge, a failed sample", func(t *testing.T) {
+		var mu sync.Mutex
+		n := 0
+		p := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+			mu.Lock()
+			n++
+			first := n == 1
+			mu.Unlock()
+			if first { // no log-probabilities: the judge falls back to sampling
+				return &refine.Response{Text: `{"score": 7}`, Usage: refine.Usage{InputTokens: 10, OutputTokens: 5}}, nil
+			}
+			return failing.Complete(ctx, req)
+		})
+		_, err := refine.NewLLMJudge(p, refine.WithWeightedScore(3)).Evaluate(context.Background(), "q", "a")
+		if got := refine.UsageOf(err); err == nil || got.InputTokens < 10+spent.InputTokens {
+			t.Errorf("err = %v, UsageOf(err) = %+v; want the first call's tokens and at least one failed sample's %+v", err, got, spent)
+		}
+	})
+	t.Run("failed repair call, through the pairwise judge", func(t *testing.T) {
+		first := refine.Usage{InputTokens: 10, OutputTokens: 5}
+		var mu sync.Mutex
+		asked := map[int]int{} // requests by message count
+		p := refine.ProviderFunc(func(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+			mu.Lock()
+			asked[len(req.Messages)]++
+			mu.Unlock()
+			if len(req.Messages) <= 2 { // the comparison itself: a reply that names no winner
+				return &refine.Response{Text: "I cannot decide.", Usage: first}, nil
+			}
+			return failing.Complete(ctx, req) // the repair request
+		})
+		_, err := refine.NewPairwiseJudge(p).Compare(context.Background(), "q", "alpha", "beta")
+		repairs := 0
+		for n, k := range asked {
+			if n > 2 {
+				repairs += k
+			}
+		}
+		if repairs == 0 {
+			t.Fatalf("no repair request was made (requests by message count: %v)", asked)
+		}
+		// Each order that got as far as its repair: the first reply's tokens
+		// and what the failed repair call reported.
+		want := refine.Usage{}
+		for range repairs {
+			want = want.Add(first).Add(spent)
+		}
+		if got := refine.UsageOf(err); got != want {
+			t.Errorf("UsageOf(err) = %+v, want %+v (%d repairs)", got, want, repairs)
+		}
+	})
 }

@@ -38,7 +38,10 @@ func readWithRepair[T any](ctx context.Context, p Provider, req *Request, resp *
 		var zero T
 		ve := &VerdictError{Raw: failed.Raw, RepairRaw: failed.RepairRaw, Reason: failed.Reason, Usage: usage}
 		if failed.Err != nil {
-			return zero, nil, usage, errors.Join(ve, fmt.Errorf("repair request failed: %w", failed.Err))
+			// The failed repair call's own tokens travel with its error:
+			// UsageOf of the join sums both branches, and the usage
+			// returned holds them too.
+			return zero, nil, usage.Add(UsageOf(failed.Err)), errors.Join(ve, fmt.Errorf("repair request failed: %w", failed.Err))
 		}
 		return zero, nil, usage, ve
 	}

@@ -102,7 +102,7 @@ func (j twoCalls) Evaluate(ctx context.Context, q, a string) (*refine.Verdict, e
 		if j.lossy {
 			return nil, fmt.Errorf("second opinion: %w", err)
 		}
-		return nil, refine.WithUsage(fmt.Errorf("second opinion: %w", err), r1.Usage)
+		return nil, refine.WithUsage(fmt.Errorf("second opinion: %w", err), r1.Usage.Add(refine.UsageOf(err)))
 	}
 	return &refine.Verdict{Score: 7, Usage: r1.Usage.Add(r2.Usage)}, nil
 }

@@ -54,7 +54,7 @@ func ExampleTestJudgeOn() {
 			}
 			second, err := p.Complete(ctx, req)
 			if err != nil {
-				return nil, err // should be refine.WithUsage(err, first.Usage)
+				return nil, err // should be refine.WithUsage(err, first.Usage.Add(refine.UsageOf(err)))
 			}
 			return &refine.Verdict{Score: 7, Usage: first.Usage.Add(second.Usage)}, nil
 		})
@@ -63,5 +63,5 @@ func ExampleTestJudgeOn() {
 	// Output:
 	// <nil>
 	// refinetest.TestJudgeOn: the judge (refine.JudgeFunc) does not implement refine.Validator: New and Run cannot check it, or the model inside it, before a run
-	// refinetest.TestJudgeOn: calls failing from call 2 of 2: refine.UsageOf(err) = {InputTokens:0 OutputTokens:0 CachedInputTokens:0 ReasoningTokens:0}, want {InputTokens:100 OutputTokens:10 CachedInputTokens:0 ReasoningTokens:0} (the tokens of the 1 call(s) that succeeded; see refine.WithUsage)
+	// refinetest.TestJudgeOn: calls failing from call 2 of 2: refine.UsageOf(err) = {InputTokens:100 OutputTokens:0 CachedInputTokens:0 ReasoningTokens:0}, want {InputTokens:200 OutputTokens:10 CachedInputTokens:0 ReasoningTokens:0} (the tokens of the 1 call(s) that succeeded and what the failed ones reported with their errors; see refine.WithUsage and refine.UsageOf)
 }

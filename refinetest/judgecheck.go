@@ -75,7 +75,9 @@ func TestJudgeOn(build func(refine.Provider) refine.Judge) error {
 		bad, err := newJudge(&failingProvider{invalid: errInvalidProvider})
 		if err != nil {
 			fail("%v", err)
-		} else if err := bad.(refine.Validator).Validate(); !errors.Is(err, errInvalidProvider) {
+		} else if bv, ok := bad.(refine.Validator); !ok {
+			fail("the judge built on a misconfigured provider (%T) does not implement refine.Validator", bad)
+		} else if err := bv.Validate(); !errors.Is(err, errInvalidProvider) {
 			fail("Validate on a provider whose Validate fails: got %v, want an error wrapping the provider's (%v)", err, errInvalidProvider)
 		}
 	}
@@ -127,7 +129,7 @@ func TestJudgeOn(build func(refine.Provider) refine.Judge) error {
 			fail("%s: the error %v does not wrap the provider's (errors.Is fails)", what, err)
 		}
 		if got, want := refine.UsageOf(err), p.spent(); got != want {
-			fail("%s: refine.UsageOf(err) = %+v, want %+v (the tokens of the %d call(s) that succeeded; see refine.WithUsage)", what, got, want, p.successes())
+			fail("%s: refine.UsageOf(err) = %+v, want %+v (the tokens of the %d call(s) that succeeded and what the failed ones reported with their errors; see refine.WithUsage and refine.UsageOf)", what, got, want, p.successes())
 		}
 	}
 	return errors.Join(errs...)
@@ -138,8 +140,13 @@ var (
 	errInvalidProvider = errors.New("refinetest: this provider is misconfigured")
 )
 
-// perCall is the usage of every successful call of a failingProvider.
-var perCall = refine.Usage{InputTokens: 100, OutputTokens: 10}
+// perCall is the usage of every successful call of a failingProvider;
+// perFailure what each of its failed calls reports with its error (a
+// prompt read, no answer): a judge must count both.
+var (
+	perCall    = refine.Usage{InputTokens: 100, OutputTokens: 10}
+	perFailure = refine.Usage{InputTokens: 100}
+)
 
 // failingProvider answers with a verdict until call failFrom (1-based; 0
 // never fails), and fails from there on. It counts its successes, so the
@@ -148,9 +155,10 @@ type failingProvider struct {
 	failFrom int
 	invalid  error // what Validate returns
 
-	mu    sync.Mutex
-	calls int
-	ok    int
+	mu     sync.Mutex
+	calls  int
+	ok     int
+	failed int
 }
 
 func (p *failingProvider) Validate() error { return p.invalid }
@@ -163,7 +171,8 @@ func (p *failingProvider) Complete(ctx context.Context, req *refine.Request) (*r
 	defer p.mu.Unlock()
 	p.calls++
 	if p.failFrom > 0 && p.calls >= p.failFrom {
-		return nil, errInjected
+		p.failed++
+		return nil, refine.WithUsage(errInjected, perFailure)
 	}
 	p.ok++
 	return &refine.Response{
@@ -180,7 +189,13 @@ func (p *failingProvider) successes() int {
 	return p.ok
 }
 
+// spent is what the provider's calls spent: the successful ones' usage and
+// what the failed ones reported with their errors.
 func (p *failingProvider) spent() refine.Usage {
-	n := p.successes()
-	return refine.Usage{InputTokens: n * perCall.InputTokens, OutputTokens: n * perCall.OutputTokens}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return refine.Usage{
+		InputTokens:  p.ok*perCall.InputTokens + p.failed*perFailure.InputTokens,
+		OutputTokens: p.ok*perCall.OutputTokens + p.failed*perFailure.OutputTokens,
+	}
 }
