@@ -116,7 +116,11 @@ func call(ctx context.Context, p Provider, req *Request, stage string) (*Respons
 		resp, err = p.Complete(ctx, req)
 	}
 	if err == nil {
-		err = checkResponse(resp)
+		if err = checkResponse(resp); err != nil && resp != nil {
+			// The call was made and billed: its tokens, clamped to what
+			// Usage's rules allow, still count.
+			err = WithUsage(err, clampUsage(resp.Usage))
+		}
 	}
 	if s == nil {
 		if err != nil {
@@ -142,12 +146,18 @@ func call(ctx context.Context, p Provider, req *Request, stage string) (*Respons
 	return resp, nil
 }
 
-// modelOf returns the model p names, if it has a Model() string method.
+// modelOf returns the model p names: the first Model() string method of p
+// or of a provider it wraps (found through Unwrap() Provider).
 func modelOf(p Provider) string {
-	if m, ok := p.(interface{ Model() string }); ok {
-		return m.Model()
-	}
-	return ""
+	var model string
+	inChain(p, func(p Provider) bool {
+		m, ok := p.(interface{ Model() string })
+		if ok {
+			model = m.Model()
+		}
+		return ok
+	})
+	return model
 }
 
 // checkResponse rejects what a provider must never return: no response,
@@ -185,4 +195,13 @@ func observeRetry(ctx context.Context, attempt int, delay time.Duration, err err
 	if s.obs.logger != nil {
 		s.obs.logger.DebugContext(ctx, "refine: retrying model call", "stage", s.stage, "attempt", attempt, "delay", delay, "error", err)
 	}
+}
+
+// clampUsage makes u obey Usage's rules: no negative count, cached tokens
+// within the input, reasoning tokens within the output.
+func clampUsage(u Usage) Usage {
+	u.InputTokens, u.OutputTokens = max(u.InputTokens, 0), max(u.OutputTokens, 0)
+	u.CachedInputTokens = min(max(u.CachedInputTokens, 0), u.InputTokens)
+	u.ReasoningTokens = min(max(u.ReasoningTokens, 0), u.OutputTokens)
+	return u
 }

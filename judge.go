@@ -242,10 +242,8 @@ func (j *LLMJudge) check() error {
 
 // validateJudgeProvider validates a judge's provider, when it can.
 func validateJudgeProvider(judge string, p Provider) error {
-	if v, ok := p.(Validator); ok {
-		if err := v.Validate(); err != nil {
-			return fmt.Errorf("refine: %s: provider: %w", judge, err)
-		}
+	if err := validateProvider(p); err != nil {
+		return fmt.Errorf("refine: %s: provider: %w", judge, err)
 	}
 	return nil
 }

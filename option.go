@@ -129,11 +129,14 @@ func (c *config) validate() error {
 // validatePart calls Validate on a part that has it. The error names the
 // option the part came through and wraps the part's own.
 func validatePart(option string, part any) error {
-	v, ok := part.(Validator)
-	if !ok {
-		return nil
+	var err error
+	switch v := part.(type) {
+	case Validator:
+		err = v.Validate()
+	case Provider: // a wrapper of your own: the first Validator it wraps
+		err = validateProvider(v)
 	}
-	if err := v.Validate(); err != nil {
+	if err != nil {
 		return &partError{option: option, err: err}
 	}
 	return nil

@@ -103,6 +103,23 @@ func New(opts ...Option) (*Loop, error) {
 	return l, nil
 }
 
+// Validate reports whether Run, called with no per-call options, can
+// start: ErrNoProvider when the Loop has no provider for its judge or
+// refiner (one may still come per call), or the error of a stop
+// condition's check before the first call (CostBudget without prices).
+// Everything else New already checked. It makes no model call; tools that
+// run a Loop they were handed (eval.Compare) call it before spending
+// anything.
+func (l *Loop) Validate() error {
+	if l == nil {
+		l = Default()
+	}
+	if l.judge == nil || l.refiner == nil {
+		return ErrNoProvider
+	}
+	return l.cfg.precheck()
+}
+
 var (
 	defaultLoop  atomic.Pointer[Loop]
 	emptyDefault = sync.OnceValue(func() *Loop {

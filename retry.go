@@ -145,8 +145,25 @@ type Retrier interface {
 
 // hasRetry reports whether p, or a provider it wraps, retries by itself.
 func hasRetry(p Provider) bool {
-	for p != nil {
-		if r, ok := p.(Retrier); ok && r.Retries() {
+	return inChain(p, func(p Provider) bool {
+		r, ok := p.(Retrier)
+		return ok && r.Retries()
+	})
+}
+
+// maxUnwrap bounds a walk down Unwrap() Provider methods, so that a
+// wrapper that (by mistake) wraps itself cannot hang it.
+const maxUnwrap = 64
+
+// inChain reports whether match holds for p or for a provider it wraps,
+// found through Unwrap() Provider methods (as http.ResponseController
+// finds a response writer's capabilities), at most maxUnwrap deep.
+func inChain(p Provider, match func(Provider) bool) bool {
+	for range maxUnwrap {
+		if p == nil {
+			return false
+		}
+		if match(p) {
 			return true
 		}
 		w, ok := p.(interface{ Unwrap() Provider })
@@ -361,10 +378,15 @@ func (l *limitProvider) Validate() error { return validateProvider(l.p) }
 // validateProvider is the Validate of wrappers: a wrapper is as valid as
 // what it wraps.
 func validateProvider(p Provider) error {
-	if v, ok := p.(Validator); ok {
-		return v.Validate()
-	}
-	return nil
+	var err error
+	inChain(p, func(p Provider) bool {
+		v, ok := p.(Validator)
+		if ok {
+			err = v.Validate()
+		}
+		return ok
+	})
+	return err
 }
 
 func (l *limitProvider) acquire(ctx context.Context) error {

@@ -30,14 +30,18 @@ func (m *countedModel) Complete(ctx context.Context, req *refine.Request) (*refi
 // CostBudget fail open (issue 20, items 14 and 15).
 func TestLoopRejectsImpossibleUsage(t *testing.T) {
 	tests := []struct {
-		name  string
-		usage refine.Usage
-		want  string
+		name    string
+		usage   refine.Usage
+		want    string
+		counted refine.Usage // the rejected call's tokens, as the run still counts them
 	}{
-		{"cached above input", refine.Usage{InputTokens: 100, CachedInputTokens: 900_000, OutputTokens: 10}, "900000 cached input tokens out of 100"},
-		{"reasoning above output", refine.Usage{InputTokens: 100, OutputTokens: 10, ReasoningTokens: 11}, "11 reasoning tokens out of 10"},
-		{"negative input", refine.Usage{InputTokens: -1, OutputTokens: 10}, "negative token counts"},
-		{"negative cached", refine.Usage{InputTokens: 10, CachedInputTokens: -5, OutputTokens: 10}, "negative token counts"},
+		{"cached above input", refine.Usage{InputTokens: 100, CachedInputTokens: 900_000, OutputTokens: 10}, "900000 cached input tokens out of 100",
+			refine.Usage{InputTokens: 100, CachedInputTokens: 100, OutputTokens: 10}},
+		{"reasoning above output", refine.Usage{InputTokens: 100, OutputTokens: 10, ReasoningTokens: 11}, "11 reasoning tokens out of 10",
+			refine.Usage{InputTokens: 100, OutputTokens: 10, ReasoningTokens: 10}},
+		{"negative input", refine.Usage{InputTokens: -1, OutputTokens: 10}, "negative token counts", refine.Usage{OutputTokens: 10}},
+		{"negative cached", refine.Usage{InputTokens: 10, CachedInputTokens: -5, OutputTokens: 10}, "negative token counts",
+			refine.Usage{InputTokens: 10, OutputTokens: 10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +57,9 @@ func TestLoopRejectsImpossibleUsage(t *testing.T) {
 			}
 			if n := m.calls.Load(); n != 1 {
 				t.Errorf("calls = %d, want 1: the first bad count ends the run", n)
+			}
+			if got := refine.UsageOf(err); got != tt.counted {
+				t.Errorf("UsageOf(err) = %+v, want %+v: the rejected call was billed", got, tt.counted)
 			}
 		})
 	}

@@ -116,8 +116,9 @@ func Prices(prices map[string]refine.Price) CompareOption {
 // outputs should not be the judge a Loop arm optimised toward, nor the
 // model that wrote the answers: both overstate the gain.
 //
-// A Provider arm makes exactly one call per task and trial, as is (wrap it
-// in refine.RetryProvider to retry); a blank reply is a failure. A Loop
+// A Provider arm makes exactly one Complete per task and trial (the
+// built-in adapters retry transient failures inside it; wrap a provider
+// of your own in refine.RetryProvider); a blank reply is a failure. A Loop
 // arm calls Run. The arms of a trial run one after the other, then the
 // comparison; Concurrency trials run at once.
 //
@@ -231,14 +232,7 @@ func validate(tasks []Task, judge *refine.PairwiseJudge) error {
 	if judge == nil {
 		return fmt.Errorf("eval: the comparison judge is nil: %w", refine.ErrInvalidOption)
 	}
-	if v, ok := any(judge).(refine.Validator); ok {
-		if err := v.Validate(); err != nil {
-			return fmt.Errorf("eval: the comparison judge: %w", err)
-		}
-	}
-	// Identical answers are a tie without a model call, after the judge's
-	// options are checked: this reports a misconfigured judge for free.
-	if _, err := judge.Compare(context.Background(), "probe", "same", "same"); err != nil {
+	if err := judge.Validate(); err != nil {
 		return fmt.Errorf("eval: the comparison judge: %w", err)
 	}
 	return nil

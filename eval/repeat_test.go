@@ -106,6 +106,20 @@ func TestCompareBadInput(t *testing.T) {
 		{name: "provider fails Validate", a: func(m refine.Provider, _ *refine.Loop) eval.Arm {
 			return eval.Arm{Provider: invalidProvider{m}}
 		}, want: "no region configured"},
+		{name: "loop without a provider", a: func(refine.Provider, *refine.Loop) eval.Arm {
+			l, err := refine.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return eval.Arm{Loop: l}
+		}, want: "no provider"},
+		{name: "loop whose budget needs prices", a: func(m refine.Provider, _ *refine.Loop) eval.Arm {
+			l, err := refine.New(refine.WithProvider(m), refine.WithStop(refine.CostBudget(1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return eval.Arm{Loop: l}
+		}, want: "CostBudget"},
 		{name: "repeat 0", opts: []eval.CompareOption{eval.Repeat(0)}, want: "Repeat(0)"},
 		{name: "confidence 95", opts: []eval.CompareOption{eval.Confidence(95)}, want: "Confidence(95)"},
 		{name: "concurrency 0", opts: []eval.CompareOption{eval.Concurrency(0)}, want: "Concurrency(0)"},

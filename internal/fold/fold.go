@@ -1,5 +1,6 @@
 // Package fold finds ASCII text without regard to case, in time linear in
-// the text searched.
+// the text searched for the short needles it is used with (at most
+// len(s) × len(needle) steps, whatever s holds: no backtracking blow-up).
 //
 // Only ASCII letters fold: the needles are markup the SDK writes itself
 // ("</think>", a fence tag of hex digits), and Unicode folding would let
