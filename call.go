@@ -75,7 +75,7 @@ func (o *observer) price(resp *Response) (usd float64, known, upper bool) {
 	if o == nil || o.prices == nil {
 		return 0, false, false
 	}
-	return replyCost(o.prices, resp)
+	return ReplyCost(o.prices, resp)
 }
 
 // upperBound reports a step whose cost counts a batched call at the

@@ -143,3 +143,26 @@ func ExampleCost() {
 	// $0.00018 true
 	// gpt-4o-mini priced: false
 }
+
+// ReplyCost prices one reply outside a run: at the batch price when it
+// came from a batch API, and flags an upper bound when the model has no
+// batch price.
+func ExampleReplyCost() {
+	prices := map[string]refine.Price{
+		"gpt-4o-mini": {Input: 0.15, Output: 0.6, BatchInput: 0.075, BatchOutput: 0.3},
+		"local":       {Input: 0.1, Output: 0.1},
+	}
+	u := refine.Usage{InputTokens: 2_000_000, OutputTokens: 1_000_000}
+	for _, resp := range []*refine.Response{
+		{Model: "gpt-4o-mini", Usage: u},
+		{Model: "gpt-4o-mini", Usage: u, Batch: true},
+		{Model: "local", Usage: u, Batch: true},
+	} {
+		usd, known, upper := refine.ReplyCost(prices, resp)
+		fmt.Printf("%s batch=%v: $%.2f known=%v upper bound=%v\n", resp.Model, resp.Batch, usd, known, upper)
+	}
+	// Output:
+	// gpt-4o-mini batch=false: $0.90 known=true upper bound=false
+	// gpt-4o-mini batch=true: $0.45 known=true upper bound=false
+	// local batch=true: $0.30 known=true upper bound=true
+}

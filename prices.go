@@ -241,23 +241,24 @@ func Cost(prices map[string]Price, model string, u Usage) (usd float64, known bo
 	if !ok {
 		return 0, false
 	}
-	cachedPrice := p.CachedInput
-	if cachedPrice == 0 {
-		cachedPrice = p.Input
+	cached := p.CachedInput
+	if cached == 0 {
+		cached = p.Input
 	}
-	// Counts out of Usage's rules (which the loop rejects from providers)
-	// are clamped here, so that no Usage prices below zero.
-	input := max(u.InputTokens, 0)
-	cached := min(max(u.CachedInputTokens, 0), input)
-	in := float64(input-cached)*p.Input + float64(cached)*cachedPrice
-	return (in + float64(max(u.OutputTokens, 0))*p.Output) / 1e6, true
+	return priced(u, p.Input, cached, p.Output), true
 }
 
-// replyCost prices one reply: at the model's batch price when it came from
-// a batch (Response.Batch), and otherwise as Cost does. upper is true
-// when a batched reply had to be priced on demand, for want of a batch
-// price: the dollars are then an upper bound.
-func replyCost(prices map[string]Price, resp *Response) (usd float64, known, upper bool) {
+// ReplyCost prices one reply as the Loop prices its calls: at the model's
+// batch price when it came from a batch API (Response.Batch), otherwise as
+// Cost does. known is false when prices has no price for resp.Model;
+// upperBound is true when a batched reply's model has no batch price and
+// it was priced on demand, so the dollars are an upper bound of what was
+// paid. Use it for calls made outside a run (eval's one-call arms, a
+// pairwise judge's replies).
+func ReplyCost(prices map[string]Price, resp *Response) (usd float64, known, upperBound bool) {
+	if resp == nil {
+		return 0, false, false
+	}
 	if !resp.Batch {
 		usd, known = Cost(prices, resp.Model, resp.Usage)
 		return usd, known, false
@@ -266,23 +267,32 @@ func replyCost(prices map[string]Price, resp *Response) (usd float64, known, upp
 	if !ok {
 		return 0, false, false
 	}
-	in, out, cached := p.Input, p.Output, p.CachedInput
+	in, out := p.Input, p.Output
 	if p.BatchInput > 0 {
 		in = p.BatchInput
 	} else {
-		upper = upper || p.Input > 0
+		upperBound = p.Input > 0
 	}
 	if p.BatchOutput > 0 {
 		out = p.BatchOutput
 	} else {
-		upper = upper || p.Output > 0
+		upperBound = upperBound || p.Output > 0
 	}
+	// A cached token costs at most a batch input token.
+	cached := p.CachedInput
 	if cached == 0 || cached > in {
 		cached = in
 	}
-	u := resp.Usage
-	usd = (float64(u.InputTokens-u.CachedInputTokens)*in + float64(u.CachedInputTokens)*cached + float64(u.OutputTokens)*out) / 1e6
-	return usd, true, upper
+	return priced(resp.Usage, in, cached, out), true, upperBound
+}
+
+// priced is u at these $/M prices. Counts out of Usage's rules (which the
+// loop rejects from providers) are clamped, so that no Usage prices below
+// zero: cached tokens count at most InputTokens, negative counts as zero.
+func priced(u Usage, in, cached, out float64) float64 {
+	input := max(u.InputTokens, 0)
+	c := min(max(u.CachedInputTokens, 0), input)
+	return (float64(input-c)*in + float64(c)*cached + float64(max(u.OutputTokens, 0))*out) / 1e6
 }
 
 // crossRegion are the prefixes of Bedrock's cross-region inference

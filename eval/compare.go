@@ -361,7 +361,7 @@ func answerUnsafe(ctx context.Context, cfg *compareConfig, arm *Arm, query strin
 			out.CostKnown = out.Usage == (refine.Usage{})
 			return out
 		}
-		out.Answer, out.Usage, out.Cost, out.CostKnown = res.Answer, res.Usage, res.Cost, res.CostKnown
+		out.Answer, out.Usage, out.Cost, out.CostKnown, out.CostUpperBound = res.Answer, res.Usage, res.Cost, res.CostKnown, res.CostUpperBound
 		if len(res.Attempts) > 0 {
 			out.DraftAnswer = res.Attempts[0].Answer
 		}
@@ -394,7 +394,7 @@ func answerUnsafe(ctx context.Context, cfg *compareConfig, arm *Arm, query strin
 		return ArmAnswer{Err: errors.New("the provider returned neither a response nor an error")}
 	}
 	out := ArmAnswer{Answer: resp.Text, Usage: resp.Usage, Model: resp.Model}
-	out.Cost, out.CostKnown = refine.Cost(cfg.prices, resp.Model, resp.Usage)
+	out.Cost, out.CostKnown, out.CostUpperBound = refine.ReplyCost(cfg.prices, resp)
 	if refine.IsBlank(resp.Text) {
 		out.Err = fmt.Errorf("blank answer %q (finish reason %q)", truncate(resp.Text), resp.FinishReason)
 	}

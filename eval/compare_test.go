@@ -263,3 +263,38 @@ func TestCompareProviderArmRequest(t *testing.T) {
 		t.Errorf("ratios: got cost %+v, tokens %+v, want 1 in [1, 1]", r.CostRatio, r.TokenRatio)
 	}
 }
+
+// batchModel answers every call as a batch API would: Response.Batch set,
+// 1M input and 1M output tokens, so that dollars are the $/M prices.
+type batchModel struct{ model string }
+
+func (m batchModel) Complete(ctx context.Context, req *refine.Request) (*refine.Response, error) {
+	return &refine.Response{Text: "alpha " + req.Messages[len(req.Messages)-1].Content, Model: m.model, Batch: true,
+		Usage: refine.Usage{InputTokens: 1_000_000, OutputTokens: 1_000_000}}, nil
+}
+
+// A one-call arm's batched replies are priced at the batch price, and at
+// the on-demand price, flagged as an upper bound, when the model has none.
+func TestCompareBatchPricing(t *testing.T) {
+	prices := map[string]refine.Price{
+		"cheap": {Input: 1, Output: 2, BatchInput: 0.5, BatchOutput: 1},
+		"dear":  {Input: 1, Output: 2},
+	}
+	for _, tt := range []struct {
+		model string
+		want  float64
+		upper bool
+	}{{"cheap", 1.5, false}, {"dear", 3, true}} {
+		t.Run(tt.model, func(t *testing.T) {
+			jm := &judgeModel{decide: func(int, int) string { return "A" }}
+			r, err := eval.Compare(context.Background(), makeTasks(1), refine.NewPairwiseJudge(jm),
+				eval.Arm{Provider: batchModel{tt.model}}, eval.Arm{Provider: &armModel{word: "beta"}}, eval.Prices(prices))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.CostA != tt.want || r.CostUpperBound != tt.upper {
+				t.Errorf("CostA = %v, CostUpperBound = %v; want %v, %v", r.CostA, r.CostUpperBound, tt.want, tt.upper)
+			}
+		})
+	}
+}

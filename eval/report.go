@@ -28,6 +28,9 @@ type ArmAnswer struct {
 	Usage      refine.Usage `json:"-"`
 	Cost       float64      `json:"cost"`
 	CostKnown  bool         `json:"cost_known"`
+	// CostUpperBound: a reply came from a batch API for a model with no
+	// batch price and was priced on demand (see refine.ReplyCost).
+	CostUpperBound bool `json:"cost_upper_bound,omitempty"`
 	// Err is why the run or call failed (its answer may be partial), or
 	// nil. A trial with an Err is failed and never judged. In JSON it is
 	// its text, under "error".
@@ -109,6 +112,9 @@ type Report struct {
 	CostA     float64 `json:"cost_a"`
 	CostB     float64 `json:"cost_b"`
 	CostKnown bool    `json:"cost_known"`
+	// CostUpperBound is true when some batched reply was priced on demand
+	// for want of a batch price: CostA and CostB are then upper bounds.
+	CostUpperBound bool `json:"cost_upper_bound"`
 	// GainA and GainB are, for a Loop arm, the mean over compared tasks of
 	// its final score minus its first draft's score (by the Loop's own
 	// judge, so an upper bound on the real gain), with a seeded bootstrap

@@ -34,6 +34,7 @@ func summarize(cfg *compareConfig, nameA, nameB string, results []TaskResult) *R
 			res.CostA += tr.A.Cost
 			res.CostB += tr.B.Cost
 			res.CostKnown = res.CostKnown && tr.A.CostKnown && tr.B.CostKnown
+			r.CostUpperBound = r.CostUpperBound || tr.A.CostUpperBound || tr.B.CostUpperBound
 			if tr.err != nil {
 				failed = true
 				continue
