@@ -98,6 +98,15 @@ func (a *app) batch(cmd *cobra.Command, f *flags, b *batchFlags, work func(ctx c
 	if f.batch, err = b.api.check(cmd, out.path); err != nil {
 		return nil, usageError{err}
 	}
+	if f.batch != nil { // the journals are written, and removed, next to --out
+		var journals []outPath
+		for _, role := range []string{"", "judge", "compare", "baseline"} {
+			journals = append(journals, outPath{flag: "--batch-api's journal", path: f.batch.journal(role), derived: "next to --out"})
+		}
+		if err := checkPaths(b.in, a.stdin, journals...); err != nil {
+			return nil, usageError{err}
+		}
+	}
 	tasks, err := a.loadTasks(ctx, b.in)
 	if err != nil {
 		return nil, err

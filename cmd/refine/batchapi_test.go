@@ -477,6 +477,14 @@ func TestEvalBatchAPISaving(t *testing.T) {
 func TestBatchAPIBadFlags(t *testing.T) {
 	dir := t.TempDir()
 	in, out := writeTasks(t, dir, 2), filepath.Join(dir, "results.jsonl")
+	tasks, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asJournal := filepath.Join(dir, "x.jsonl.batches.json") // a tasks file with a journal's name
+	if err := os.WriteFile(asJournal, tasks, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -490,6 +498,9 @@ func TestBatchAPIBadFlags(t *testing.T) {
 		{"negative poll", []string{"eval", "--batch-api", "--batch-poll", "-1s", "--in", in, "--report", filepath.Join(dir, "r.html")}, "--batch-poll -1s"},
 		{"min above max", []string{"batch", "--batch-api", "--batch-max", "10", "--batch-min", "11", "--in", in, "--out", out}, "--batch-min 11: want 0 to --batch-max (10)"},
 		{"without --batch-api", []string{"batch", "--batch-max", "10", "--in", in, "--out", out}, "--batch-max applies only with --batch-api"},
+		// The tasks file named as a journal would be overwritten, then
+		// removed after the run.
+		{"input is a journal", []string{"batch", "--batch-api", "--in", asJournal, "--out", filepath.Join(dir, "x.jsonl")}, "is the input file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(dir, "j.jsonl.batches.json"), 0o755); err != nil {
