@@ -492,6 +492,7 @@ func TestBatchAPIBadFlags(t *testing.T) {
 	}{
 		{"bedrock", []string{"batch", "--batch-api", "--provider", "bedrock", "--in", in, "--out", out}, "--batch-api with --provider bedrock is not yet supported by the CLI"},
 		{"demo", []string{"batch", "--batch-api", "--provider", "demo", "--in", in, "--out", out}, "the demo model has none"},
+		{"ollama", []string{"batch", "--batch-api", "--provider", "ollama", "--in", in, "--out", out}, "Ollama serves no batch API"},
 		{"not a regular file", []string{"batch", "--batch-api", "--in", in, "--out", os.DevNull}, "--batch-api needs --out to be a regular file"},
 		{"journal not a regular file", []string{"batch", "--batch-api", "--in", in, "--out", filepath.Join(dir, "j.jsonl")}, "j.jsonl.batches.json is not"},
 		{"max too large", []string{"batch", "--batch-api", "--batch-max", "50001", "--in", in, "--out", out}, "--batch-max 50001: want 1 to 50000"},

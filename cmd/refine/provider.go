@@ -119,9 +119,7 @@ func (a *app) setupModels(ctx context.Context, f *flags) (*models, error) {
 			return openai.New(model, openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries)))
 		}
 		if f.batch != nil {
-			newP = m.batched(f.batch, func(model string, opts ...openai.Option) *openai.Provider {
-				return openai.New(model, append([]openai.Option{openai.WithBaseURL(base), openai.WithRetry(retryPolicy(f.retries))}, opts...)...)
-			})
+			return nil, usageError{errors.New("--batch-api with --provider ollama: Ollama serves no batch API (/v1/files, /v1/batches); use --provider openai with OPENAI_BASE_URL for a server that does, or run without --batch-api")}
 		}
 		m.gen = newP(model, "")
 		m.label = "Ollama at " + redactURL(base) + ", " + model

@@ -195,7 +195,7 @@
 // up to 20 s of backoff, on throttling, 5xx and connection errors. (It does
 // not retry ModelNotReadyException, whatever that type's comment says, and
 // it ignores Retry-After.) There is exactly one retry layer, the
-// Provider's: every call this package makes carries an option that
+// Provider's: every Converse and ConverseStream call carries an option that
 // replaces the client's retryer with aws.NopRetryer, so a throttled call is
 // attempted 1 + MaxRetries times, never 3 × that. This holds for clients
 // from FromEnv and for clients you build yourself, whatever
