@@ -194,7 +194,8 @@ func (e *usageError) Unwrap() error { return e.err }
 
 // UsageOf returns the tokens that err says were spent before it happened.
 // Carriers are errors made by WithUsage, *StepError and *VerdictError.
-// UsageOf walks err's chain in errors.As order and returns the first
+// UsageOf walks err's chain in errors.As order (through Unwrap methods;
+// an error's own As method is not consulted) and returns the first
 // carrier's usage: a carrier's usage already includes what it wraps (a
 // *StepError carries the whole run's). Where the chain forks (errors.Join,
 // or any error whose Unwrap returns []error) it returns the sum of the

@@ -185,7 +185,12 @@ func (c *CompositeJudge) Evaluate(ctx context.Context, query, answer string) (*V
 				return nil
 			})
 			if err != nil {
-				spentBy[i] = spentBy[i].Add(UsageOf(err))
+				// A part that failed tells its tokens with its error
+				// (UsageOf) or, failing that, in the verdict it returned
+				// with it: one or the other, never both added.
+				if u := UsageOf(err); u != (Usage{}) {
+					spentBy[i] = u
+				}
 				return fmt.Errorf("refine: composite judge part %q: %w", p.Name, err)
 			}
 			return nil

@@ -131,3 +131,21 @@ func TestFailedCallsReportedUsageCounts(t *testing.T) {
 		}
 	})
 }
+
+// A composite part that fails with a verdict and an error, both telling
+// the same tokens, is counted once.
+func TestCompositePartUsageCountedOnce(t *testing.T) {
+	spent := refine.Usage{InputTokens: 300, OutputTokens: 30}
+	both := refine.JudgeFunc(func(ctx context.Context, q, a string) (*refine.Verdict, error) {
+		return &refine.Verdict{Score: 5, Usage: spent}, refine.WithUsage(errors.New("second call failed"), spent)
+	})
+	ok := refine.JudgeFunc(func(ctx context.Context, q, a string) (*refine.Verdict, error) {
+		return &refine.Verdict{Score: 9, Usage: refine.Usage{InputTokens: 1, OutputTokens: 1}}, nil
+	})
+	j := refine.NewCompositeJudge(refine.RuleMinimum, refine.JudgePart{Name: "both", Judge: both}, refine.JudgePart{Name: "ok", Judge: ok})
+	_, err := j.Evaluate(context.Background(), "q", "a")
+	got := refine.UsageOf(err)
+	if got != spent && got != spent.Add(refine.Usage{InputTokens: 1, OutputTokens: 1}) {
+		t.Errorf("UsageOf(err) = %+v, want %+v (plus the other part's, if it finished): counted once", got, spent)
+	}
+}
