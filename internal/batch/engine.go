@@ -183,8 +183,15 @@ type Engine struct {
 	drainOnce sync.Once
 	broken    error // the flusher panicked
 	recovered map[string][]*waiter
-	recs      map[string][]*waiter // journal key → its waiters
-	jerr      error                // first journal write failure
+	jerr      error // first journal write failure
+	hook      hooks // tests only
+}
+
+// hooks let tests wait on the engine's inner events instead of sleeping;
+// nil ones are skipped.
+type hooks struct {
+	queued func(n int) // after enqueue, with the number of queued requests; mu held
+	run    func()      // at the start of a batch's goroutine
 }
 
 // New returns an Engine sending batches through b. With a journal, the
@@ -196,7 +203,7 @@ func New(b Backend, o Options) (*Engine, error) {
 	o = o.WithDefaults()
 	ctx, stop := context.WithCancel(context.Background())
 	e := &Engine{b: b, o: o, ctx: ctx, stop: stop, kick: make(chan struct{}, 1),
-		drained: make(chan struct{}), recovered: map[string][]*waiter{}, recs: map[string][]*waiter{}}
+		drained: make(chan struct{}), recovered: map[string][]*waiter{}}
 	if o.Journal == "" {
 		e.jid = "rj-" + randomHex(8)
 		return e, nil
@@ -215,7 +222,6 @@ func New(b Backend, o Options) (*Engine, error) {
 			ws[i], ids[i] = w, it.ID
 			e.recovered[it.Hash] = append(e.recovered[it.Hash], w)
 		}
-		e.recs[rec.Key] = ws
 		e.wg.Add(1)
 		go e.reattach(rec, ws, ids)
 	}
@@ -442,7 +448,7 @@ func (e *Engine) run(ws []*waiter) {
 		items[i] = Item{ID: ids[i], Body: w.body}
 		rec.Items[i] = entry{ID: ids[i], Hash: w.hash}
 	}
-	if err := e.record(rec, ws); err != nil {
+	if err := e.record(rec); err != nil {
 		e.failAll(ws, e.unavailable("cannot record the batch in the journal, so it was not sent", err, true))
 		return
 	}
@@ -503,7 +509,6 @@ func (e *Engine) reattach(rec record, ws []*waiter, ids []string) {
 						w.state = withdrawn
 					}
 				}
-				delete(e.recs, rec.Key)
 				e.mu.Unlock()
 				e.forget(rec.Key)
 				return
@@ -684,17 +689,8 @@ func (e *Engine) Close(ctx context.Context) error {
 	return err
 }
 
-func all(ws []*waiter, f func(*waiter) bool) bool {
-	for _, w := range ws {
-		if !f(w) {
-			return false
-		}
-	}
-	return true
-}
-
 // record adds a batch to the journal before it is submitted.
-func (e *Engine) record(rec record, ws []*waiter) error {
+func (e *Engine) record(rec record) error {
 	if e.j == nil {
 		return nil
 	}
@@ -705,7 +701,6 @@ func (e *Engine) record(rec record, ws []*waiter) error {
 		e.j.data.Batches = e.j.data.Batches[:len(e.j.data.Batches)-1]
 		return err
 	}
-	e.recs[rec.Key] = ws
 	return nil
 }
 
@@ -730,7 +725,6 @@ func (e *Engine) forget(key string) {
 	defer e.mu.Unlock()
 	if i := e.j.find(key); i >= 0 {
 		e.j.data.Batches = append(e.j.data.Batches[:i], e.j.data.Batches[i+1:]...)
-		delete(e.recs, key)
 		e.saveLocked()
 	}
 }
