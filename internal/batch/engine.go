@@ -254,7 +254,15 @@ func (e *Engine) Do(ctx context.Context, body []byte) (Answer, error) {
 	}
 	var w *waiter
 	if ws := e.recovered[h]; len(ws) > 0 {
+		// An answer already read beats a batch still followed, which
+		// may yet fail and go out again.
 		w = ws[0]
+		for _, x := range ws {
+			if x.state == finished {
+				w = x
+				break
+			}
+		}
 		e.take1(h, w)
 		w.claimed = true
 		if w.state != finished {
@@ -502,7 +510,6 @@ func (e *Engine) reattach(rec record, ws []*waiter, ids []string) {
 				e.mu.Lock()
 				for _, w := range ws {
 					if w.claimed {
-						w.recovered = false
 						e.enqueueAgain(w)
 					} else if w.state != finished {
 						e.take1(w.hash, w)
@@ -594,10 +601,16 @@ func (e *Engine) redo(ws []*waiter, lines []Line, cause error) {
 			e.finish(w, Answer{}, context.Canceled)
 		case l.Err == nil:
 			e.finish(w, Answer{Body: l.Body}, nil)
-		case l.Retry && w.recovered && !w.claimed:
-			// Nobody waits for it: drop it, its caller will send it anew.
+		case w.recovered && !w.claimed:
+			// Only answers are replayed from the journal: an error may
+			// not hold any more (a quota since raised), so nobody may
+			// claim it. Its caller, if it comes, sends it anew.
 			e.take1(w.hash, w)
 			e.finish(w, Answer{}, l.Err)
+		case w.recovered:
+			// Its caller came back for it; the earlier process's error
+			// cost nothing, so it goes out again.
+			e.enqueueAgain(w)
 		case l.Retry && w.tries == 0 && !e.closed && w.body != nil:
 			w.tries++
 			e.enqueueAgain(w)
@@ -615,7 +628,10 @@ func (e *Engine) enqueueAgain(w *waiter) {
 		e.finish(w, Answer{}, e.unavailable("the batch Provider was closed before the request could be sent again", nil, true))
 		return
 	}
-	w.gone = false
+	// No longer a journal batch's request: a caller that leaves
+	// withdraws it or leaves it to its batch, and it is never handed
+	// back to the recovered ones while a batch reads its body.
+	w.gone, w.recovered = false, false
 	e.enqueue(w)
 }
 
