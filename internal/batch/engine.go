@@ -461,10 +461,25 @@ func (e *Engine) run(ws []*waiter) {
 		return
 	}
 	remote, err := e.b.Submit(e.ctx, Tag{Journal: e.jid, Batch: key}, items)
-	if err != nil && e.ctx.Err() == nil {
-		// The server may have made the batch and lost the reply.
-		if found, ferr := e.b.Find(e.ctx, e.jid, rec.Created); ferr == nil && found[key] != "" {
-			remote, err = found[key], nil
+	for err != nil && e.ctx.Err() == nil {
+		// The server may have made the batch and lost the reply: only a
+		// Find that answers without it says it was not made, and so may
+		// be sent again without paying twice.
+		found, ferr := e.b.Find(e.ctx, e.jid, rec.Created)
+		if ferr == nil {
+			if found[key] != "" {
+				remote, err = found[key], nil
+			}
+			break
+		}
+		if transient(ferr) && e.sleep() {
+			continue
+		}
+		if e.ctx.Err() == nil {
+			// Its record stays: a later process with the journal finds
+			// out whether the server has it.
+			e.failAll(ws, e.unavailable("the batch may have been submitted (its reply was lost: "+err.Error()+") and looking it up failed, so it was not sent again", ferr, true))
+			return
 		}
 	}
 	items = nil

@@ -55,3 +55,49 @@ func TestJournalDoesNotReplayErrors(t *testing.T) {
 		}
 	}
 }
+
+// lostReplyBackend makes the first batch but loses the reply to its
+// Submit, and fails the first Find: the engine must look again rather
+// than pay for the batch twice.
+type lostReplyBackend struct {
+	memBackend
+	keys  map[string]string // Tag.Batch → remote
+	finds int
+}
+
+func (l *lostReplyBackend) Submit(ctx context.Context, tag Tag, items []Item) (string, error) {
+	remote, _ := l.memBackend.Submit(ctx, tag, items)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys[tag.Batch] = remote
+	if len(l.keys) == 1 {
+		return "", &refine.ProviderError{Kind: refine.ErrUnavailable, Provider: "mem", Message: "connection reset"}
+	}
+	return remote, nil
+}
+
+func (l *lostReplyBackend) Find(context.Context, string, time.Time) (map[string]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.finds++
+	if l.finds == 1 {
+		return nil, &refine.ProviderError{Kind: refine.ErrUnavailable, Provider: "mem", Message: "503 on list"}
+	}
+	found := map[string]string{}
+	for k, v := range l.keys {
+		found[k] = v
+	}
+	return found, nil
+}
+
+func TestLostSubmitReplyIsFoundNotResent(t *testing.T) {
+	l := &lostReplyBackend{keys: map[string]string{}}
+	e := newEngine(t, l, Options{MaxRequests: 1})
+	ans, err := e.Do(context.Background(), []byte("x"))
+	if err != nil || string(ans.Body) != "echo x" {
+		t.Fatalf("got %q, %v; want echo x", ans.Body, err)
+	}
+	if got := l.sizes(); len(got) != 1 {
+		t.Errorf("batches = %v, want 1: the batch whose Submit reply was lost was made again", got)
+	}
+}
