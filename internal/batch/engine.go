@@ -190,8 +190,8 @@ type Engine struct {
 // hooks let tests wait on the engine's inner events instead of sleeping;
 // nil ones are skipped.
 type hooks struct {
-	queued func(n int) // after enqueue, with the number of queued requests; mu held
-	run    func()      // at the start of a batch's goroutine
+	asked func(n int) // in Do, once the request is queued or claimed, with the queued count; mu held
+	run   func()      // at the start of a batch's goroutine
 }
 
 // New returns an Engine sending batches through b. With a journal, the
@@ -271,6 +271,9 @@ func (e *Engine) Do(ctx context.Context, body []byte) (Answer, error) {
 	} else {
 		w = &waiter{body: body, hash: h, done: make(chan struct{})}
 		e.enqueue(w)
+	}
+	if e.hook.asked != nil {
+		e.hook.asked(e.n)
 	}
 	e.mu.Unlock()
 	select {
@@ -361,6 +364,7 @@ func (e *Engine) flusher() {
 		e.mu.Lock()
 		wait := time.Duration(-1)
 		var ws []*waiter
+		var items []Item
 		if e.n > 0 {
 			now := time.Now()
 			due := e.queue[0].at.Add(e.o.MaxWait)
@@ -368,7 +372,7 @@ func (e *Engine) flusher() {
 				due = idle
 			}
 			if e.closed || e.n >= e.o.MaxRequests || !now.Before(due) {
-				ws = e.takeQueue()
+				ws, items = e.takeQueue()
 			} else {
 				wait = due.Sub(now)
 			}
@@ -379,7 +383,7 @@ func (e *Engine) flusher() {
 		}
 		e.mu.Unlock()
 		if ws != nil {
-			e.send(ws)
+			e.send(ws, items)
 			continue
 		}
 		if wait >= 0 {
@@ -397,13 +401,17 @@ func (e *Engine) flusher() {
 }
 
 // takeQueue removes up to MaxRequests queued waiters from the front of the
-// queue and marks them sent. Callers hold mu.
-func (e *Engine) takeQueue() []*waiter {
+// queue, marks them sent and returns them with their items. The bodies are
+// read here, under mu, because a caller may change its waiter's body as
+// soon as mu is let go. Callers hold mu.
+func (e *Engine) takeQueue() ([]*waiter, []Item) {
 	var ws []*waiter
+	var items []Item
 	i := 0
 	for ; i < len(e.queue) && len(ws) < e.o.MaxRequests; i++ {
 		if w := e.queue[i]; w.state == queued {
 			w.state = sent
+			items = append(items, Item{ID: "r" + strconv.Itoa(len(ws)), Body: w.body})
 			ws = append(ws, w)
 		}
 	}
@@ -416,12 +424,12 @@ func (e *Engine) takeQueue() []*waiter {
 	} else {
 		e.queue = append([]*waiter(nil), e.queue[i:]...)
 	}
-	return ws
+	return ws, items
 }
 
 // send starts a batch for ws, or tells each to go direct when there are
 // fewer than MinRequests.
-func (e *Engine) send(ws []*waiter) {
+func (e *Engine) send(ws []*waiter, items []Item) {
 	if len(ws) < e.o.MinRequests {
 		e.mu.Lock()
 		for _, w := range ws {
@@ -432,11 +440,11 @@ func (e *Engine) send(ws []*waiter) {
 	}
 	e.subs.Add(1)
 	e.wg.Add(1)
-	go e.run(ws)
+	go e.run(ws, items)
 }
 
 // run records, submits and follows one batch.
-func (e *Engine) run(ws []*waiter) {
+func (e *Engine) run(ws []*waiter, items []Item) {
 	defer e.wg.Done()
 	submitted := false
 	defer func() {
@@ -447,13 +455,14 @@ func (e *Engine) run(ws []*waiter) {
 			e.failAll(ws, e.unavailable(fmt.Sprintf("batch engine panic: %v", r), nil, true))
 		}
 	}()
+	if e.hook.run != nil {
+		e.hook.run()
+	}
 	key := randomHex(4) + "-" + strconv.FormatUint(e.seq.Add(1), 10)
-	items := make([]Item, len(ws))
 	ids := make([]string, len(ws))
 	rec := record{Key: key, Created: time.Now().UTC(), Items: make([]entry, len(ws))}
 	for i, w := range ws {
-		ids[i] = "r" + strconv.Itoa(i)
-		items[i] = Item{ID: ids[i], Body: w.body}
+		ids[i] = items[i].ID
 		rec.Items[i] = entry{ID: ids[i], Hash: w.hash}
 	}
 	if err := e.record(rec); err != nil {

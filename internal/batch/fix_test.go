@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,4 +101,68 @@ func TestLostSubmitReplyIsFoundNotResent(t *testing.T) {
 	if got := l.sizes(); len(got) != 1 {
 		t.Errorf("batches = %v, want 1: the batch whose Submit reply was lost was made again", got)
 	}
+}
+
+// A request recovered from the journal and sent again keeps its body when
+// its caller leaves while the new batch is being made: the batch sends the
+// request, not an empty body (before, the caller's exit cleared the body
+// that the batch's goroutine read without the lock: a data race).
+func TestResentRecoveredKeepsBody(t *testing.T) {
+	jpath := filepath.Join(t.TempDir(), "j.json")
+	q := &quotaBackend{}
+	o := Options{MaxRequests: 1, Journal: jpath, Poll: time.Millisecond}
+	e1, err := New(q, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e1.Do(context.Background(), []byte("x")); err == nil {
+		t.Fatal("first run: no error, want insufficient_quota")
+	}
+	if err := e1.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The restarted engine re-attaches to batch a; its Status waits until
+	// the caller has claimed the request, so the failed line sends it again.
+	release, asked, running, cont := make(chan struct{}), make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
+	sent := make(chan []Item, 2)
+	b := &blockingBackend{quotaBackend: q, release: release}
+	b.submit = func(items []Item) { sent <- items }
+	e := newEngine(t, b, o)
+	// Safe without the lock: nothing reads the hooks before release.
+	e.hook.asked = func(int) { asked <- struct{}{} }
+	e.hook.run = func() { running <- struct{}{}; <-cont }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := e.Do(ctx, []byte("x")); errc <- err }()
+	<-asked
+	close(release)
+	<-running // the request is in a new batch, not yet submitted
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	close(cont)
+	items := <-sent
+	if len(items) != 1 || string(items[0].Body) != "x" {
+		t.Errorf("submitted %+v, want the one body \"x\"", items)
+	}
+}
+
+// blockingBackend holds the Status of batch a until release is closed.
+type blockingBackend struct {
+	*quotaBackend
+	release chan struct{}
+}
+
+func (b *blockingBackend) Status(ctx context.Context, remote string) (Status, error) {
+	if remote == "a" {
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+			return Status{}, ctx.Err()
+		}
+	}
+	return b.quotaBackend.Status(ctx, remote)
 }
