@@ -230,8 +230,9 @@ func TestJournalDoesNotReplayErrors(t *testing.T) {
 // than pay for the batch twice.
 type lostReplyBackend struct {
 	memBackend
-	keys  map[string]string // Tag.Batch → remote
-	finds int
+	keys    map[string]string // Tag.Batch → remote
+	finds   int
+	findErr error // the first Find's
 }
 
 func (l *lostReplyBackend) Submit(ctx context.Context, tag Tag, items []Item) (string, error) {
@@ -250,7 +251,7 @@ func (l *lostReplyBackend) Find(context.Context, string, time.Time) (map[string]
 	defer l.mu.Unlock()
 	l.finds++
 	if l.finds == 1 {
-		return nil, &refine.ProviderError{Kind: refine.ErrUnavailable, Provider: "mem", Message: "503 on list"}
+		return nil, l.findErr
 	}
 	found := map[string]string{}
 	for k, v := range l.keys {
@@ -259,15 +260,32 @@ func (l *lostReplyBackend) Find(context.Context, string, time.Time) (map[string]
 	return found, nil
 }
 
+// A Find that fails for good leaves it unknown whether the batch was made:
+// its caller gets an error saying so, and nothing is sent again.
 func TestLostSubmitReplyIsFoundNotResent(t *testing.T) {
-	l := &lostReplyBackend{keys: map[string]string{}}
-	e := newEngine(t, l, Options{MaxRequests: 1})
-	ans, err := e.Do(context.Background(), []byte("x"))
-	if err != nil || string(ans.Body) != "echo x" {
-		t.Fatalf("got %q, %v; want echo x", ans.Body, err)
+	tests := []struct {
+		name    string
+		findErr error
+		wantErr string // "": the answer
+	}{
+		{"find fails once", &refine.ProviderError{Kind: refine.ErrUnavailable, Provider: "mem", Message: "503 on list"}, ""},
+		{"find fails for good", &refine.ProviderError{Kind: refine.ErrAuth, Provider: "mem", Message: "401 on list", Permanent: true}, "looking it up failed"},
 	}
-	if got := l.sizes(); len(got) != 1 {
-		t.Errorf("batches = %v, want 1: the batch whose Submit reply was lost was made again", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &lostReplyBackend{keys: map[string]string{}, findErr: tt.findErr}
+			e := newEngine(t, l, Options{MaxRequests: 1})
+			ans, err := e.Do(context.Background(), []byte("x"))
+			switch {
+			case tt.wantErr == "" && (err != nil || string(ans.Body) != "echo x"):
+				t.Errorf("got %q, %v; want echo x", ans.Body, err)
+			case tt.wantErr != "" && (!errors.Is(err, refine.ErrUnavailable) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("err = %v, want ErrUnavailable saying %q", err, tt.wantErr)
+			}
+			if got := l.sizes(); len(got) != 1 {
+				t.Errorf("batches = %v, want 1: the batch whose Submit reply was lost was made again", got)
+			}
+		})
 	}
 }
 
