@@ -183,8 +183,15 @@ type Engine struct {
 	drainOnce sync.Once
 	broken    error // the flusher panicked
 	recovered map[string][]*waiter
-	recs      map[string][]*waiter // journal key → its waiters
-	jerr      error                // first journal write failure
+	jerr      error // first journal write failure
+	hook      hooks // tests only
+}
+
+// hooks let tests wait on the engine's inner events instead of sleeping;
+// nil ones are skipped.
+type hooks struct {
+	asked func(n int) // in Do, once the request is queued or claimed, with the queued count; mu held
+	run   func()      // at the start of a batch's goroutine
 }
 
 // New returns an Engine sending batches through b. With a journal, the
@@ -196,7 +203,7 @@ func New(b Backend, o Options) (*Engine, error) {
 	o = o.WithDefaults()
 	ctx, stop := context.WithCancel(context.Background())
 	e := &Engine{b: b, o: o, ctx: ctx, stop: stop, kick: make(chan struct{}, 1),
-		drained: make(chan struct{}), recovered: map[string][]*waiter{}, recs: map[string][]*waiter{}}
+		drained: make(chan struct{}), recovered: map[string][]*waiter{}}
 	if o.Journal == "" {
 		e.jid = "rj-" + randomHex(8)
 		return e, nil
@@ -215,7 +222,6 @@ func New(b Backend, o Options) (*Engine, error) {
 			ws[i], ids[i] = w, it.ID
 			e.recovered[it.Hash] = append(e.recovered[it.Hash], w)
 		}
-		e.recs[rec.Key] = ws
 		e.wg.Add(1)
 		go e.reattach(rec, ws, ids)
 	}
@@ -248,7 +254,15 @@ func (e *Engine) Do(ctx context.Context, body []byte) (Answer, error) {
 	}
 	var w *waiter
 	if ws := e.recovered[h]; len(ws) > 0 {
+		// An answer already read beats a batch still followed, which
+		// may yet fail and go out again.
 		w = ws[0]
+		for _, x := range ws {
+			if x.state == finished {
+				w = x
+				break
+			}
+		}
 		e.take1(h, w)
 		w.claimed = true
 		if w.state != finished {
@@ -257,6 +271,9 @@ func (e *Engine) Do(ctx context.Context, body []byte) (Answer, error) {
 	} else {
 		w = &waiter{body: body, hash: h, done: make(chan struct{})}
 		e.enqueue(w)
+	}
+	if e.hook.asked != nil {
+		e.hook.asked(e.n)
 	}
 	e.mu.Unlock()
 	select {
@@ -347,6 +364,7 @@ func (e *Engine) flusher() {
 		e.mu.Lock()
 		wait := time.Duration(-1)
 		var ws []*waiter
+		var items []Item
 		if e.n > 0 {
 			now := time.Now()
 			due := e.queue[0].at.Add(e.o.MaxWait)
@@ -354,7 +372,7 @@ func (e *Engine) flusher() {
 				due = idle
 			}
 			if e.closed || e.n >= e.o.MaxRequests || !now.Before(due) {
-				ws = e.takeQueue()
+				ws, items = e.takeQueue()
 			} else {
 				wait = due.Sub(now)
 			}
@@ -365,7 +383,7 @@ func (e *Engine) flusher() {
 		}
 		e.mu.Unlock()
 		if ws != nil {
-			e.send(ws)
+			e.send(ws, items)
 			continue
 		}
 		if wait >= 0 {
@@ -383,13 +401,17 @@ func (e *Engine) flusher() {
 }
 
 // takeQueue removes up to MaxRequests queued waiters from the front of the
-// queue and marks them sent. Callers hold mu.
-func (e *Engine) takeQueue() []*waiter {
+// queue, marks them sent and returns them with their items. The bodies are
+// read here, under mu, because a caller may change its waiter's body as
+// soon as mu is let go. Callers hold mu.
+func (e *Engine) takeQueue() ([]*waiter, []Item) {
 	var ws []*waiter
+	var items []Item
 	i := 0
 	for ; i < len(e.queue) && len(ws) < e.o.MaxRequests; i++ {
 		if w := e.queue[i]; w.state == queued {
 			w.state = sent
+			items = append(items, Item{ID: "r" + strconv.Itoa(len(ws)), Body: w.body})
 			ws = append(ws, w)
 		}
 	}
@@ -402,12 +424,12 @@ func (e *Engine) takeQueue() []*waiter {
 	} else {
 		e.queue = append([]*waiter(nil), e.queue[i:]...)
 	}
-	return ws
+	return ws, items
 }
 
 // send starts a batch for ws, or tells each to go direct when there are
 // fewer than MinRequests.
-func (e *Engine) send(ws []*waiter) {
+func (e *Engine) send(ws []*waiter, items []Item) {
 	if len(ws) < e.o.MinRequests {
 		e.mu.Lock()
 		for _, w := range ws {
@@ -418,11 +440,11 @@ func (e *Engine) send(ws []*waiter) {
 	}
 	e.subs.Add(1)
 	e.wg.Add(1)
-	go e.run(ws)
+	go e.run(ws, items)
 }
 
 // run records, submits and follows one batch.
-func (e *Engine) run(ws []*waiter) {
+func (e *Engine) run(ws []*waiter, items []Item) {
 	defer e.wg.Done()
 	submitted := false
 	defer func() {
@@ -433,24 +455,40 @@ func (e *Engine) run(ws []*waiter) {
 			e.failAll(ws, e.unavailable(fmt.Sprintf("batch engine panic: %v", r), nil, true))
 		}
 	}()
+	if e.hook.run != nil {
+		e.hook.run()
+	}
 	key := randomHex(4) + "-" + strconv.FormatUint(e.seq.Add(1), 10)
-	items := make([]Item, len(ws))
 	ids := make([]string, len(ws))
 	rec := record{Key: key, Created: time.Now().UTC(), Items: make([]entry, len(ws))}
 	for i, w := range ws {
-		ids[i] = "r" + strconv.Itoa(i)
-		items[i] = Item{ID: ids[i], Body: w.body}
+		ids[i] = items[i].ID
 		rec.Items[i] = entry{ID: ids[i], Hash: w.hash}
 	}
-	if err := e.record(rec, ws); err != nil {
+	if err := e.record(rec); err != nil {
 		e.failAll(ws, e.unavailable("cannot record the batch in the journal, so it was not sent", err, true))
 		return
 	}
 	remote, err := e.b.Submit(e.ctx, Tag{Journal: e.jid, Batch: key}, items)
-	if err != nil && e.ctx.Err() == nil {
-		// The server may have made the batch and lost the reply.
-		if found, ferr := e.b.Find(e.ctx, e.jid, rec.Created); ferr == nil && found[key] != "" {
-			remote, err = found[key], nil
+	for err != nil && e.ctx.Err() == nil {
+		// The server may have made the batch and lost the reply: only a
+		// Find that answers without it says it was not made, and so may
+		// be sent again without paying twice.
+		found, ferr := e.b.Find(e.ctx, e.jid, rec.Created)
+		if ferr == nil {
+			if found[key] != "" {
+				remote, err = found[key], nil
+			}
+			break
+		}
+		if transient(ferr) && e.sleep() {
+			continue
+		}
+		if e.ctx.Err() == nil {
+			// Its record stays: a later process with the journal finds
+			// out whether the server has it.
+			e.failAll(ws, e.unavailable("the batch may have been submitted (its reply was lost: "+err.Error()+") and looking it up failed, so it was not sent again", ferr, true))
+			return
 		}
 	}
 	items = nil
@@ -496,14 +534,12 @@ func (e *Engine) reattach(rec record, ws []*waiter, ids []string) {
 				e.mu.Lock()
 				for _, w := range ws {
 					if w.claimed {
-						w.recovered = false
 						e.enqueueAgain(w)
 					} else if w.state != finished {
 						e.take1(w.hash, w)
 						w.state = withdrawn
 					}
 				}
-				delete(e.recs, rec.Key)
 				e.mu.Unlock()
 				e.forget(rec.Key)
 				return
@@ -589,10 +625,16 @@ func (e *Engine) redo(ws []*waiter, lines []Line, cause error) {
 			e.finish(w, Answer{}, context.Canceled)
 		case l.Err == nil:
 			e.finish(w, Answer{Body: l.Body}, nil)
-		case l.Retry && w.recovered && !w.claimed:
-			// Nobody waits for it: drop it, its caller will send it anew.
+		case w.recovered && !w.claimed:
+			// Only answers are replayed from the journal: an error may
+			// not hold any more (a quota since raised), so nobody may
+			// claim it. Its caller, if it comes, sends it anew.
 			e.take1(w.hash, w)
 			e.finish(w, Answer{}, l.Err)
+		case w.recovered:
+			// Its caller came back for it; the earlier process's error
+			// cost nothing, so it goes out again.
+			e.enqueueAgain(w)
 		case l.Retry && w.tries == 0 && !e.closed && w.body != nil:
 			w.tries++
 			e.enqueueAgain(w)
@@ -610,7 +652,10 @@ func (e *Engine) enqueueAgain(w *waiter) {
 		e.finish(w, Answer{}, e.unavailable("the batch Provider was closed before the request could be sent again", nil, true))
 		return
 	}
-	w.gone = false
+	// No longer a journal batch's request: a caller that leaves
+	// withdraws it or leaves it to its batch, and it is never handed
+	// back to the recovered ones while a batch reads its body.
+	w.gone, w.recovered = false, false
 	e.enqueue(w)
 }
 
@@ -684,17 +729,8 @@ func (e *Engine) Close(ctx context.Context) error {
 	return err
 }
 
-func all(ws []*waiter, f func(*waiter) bool) bool {
-	for _, w := range ws {
-		if !f(w) {
-			return false
-		}
-	}
-	return true
-}
-
 // record adds a batch to the journal before it is submitted.
-func (e *Engine) record(rec record, ws []*waiter) error {
+func (e *Engine) record(rec record) error {
 	if e.j == nil {
 		return nil
 	}
@@ -705,7 +741,6 @@ func (e *Engine) record(rec record, ws []*waiter) error {
 		e.j.data.Batches = e.j.data.Batches[:len(e.j.data.Batches)-1]
 		return err
 	}
-	e.recs[rec.Key] = ws
 	return nil
 }
 
@@ -730,7 +765,6 @@ func (e *Engine) forget(key string) {
 	defer e.mu.Unlock()
 	if i := e.j.find(key); i >= 0 {
 		e.j.data.Batches = append(e.j.data.Batches[:i], e.j.data.Batches[i+1:]...)
-		delete(e.recs, key)
 		e.saveLocked()
 	}
 }
